@@ -1,0 +1,16 @@
+"""mastery: the models of Deep Learning Mastery through a real, reproducible MLOps pipeline."""
+
+import os
+
+# Offline by default: every tool in the stack stays quiet unless the user opts back in.
+for _name, _value in {
+    "DO_NOT_TRACK": "true",  # MLflow honours only the string "true"
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "ORT_DISABLE_TELEMETRY": "1",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+__version__ = "0.1.0"

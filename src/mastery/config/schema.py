@@ -1,0 +1,112 @@
+"""Typed shape of `params.yaml` (global knobs) and `pipelines/<name>.yaml` (one track)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+OptimizerName = Literal["sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw"]
+SchedulerName = Literal["none", "step", "cosine", "plateau", "onecycle"]
+InitName = Literal["default", "zeros", "normal", "xavier", "he"]
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    name: OptimizerName = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
+    momentum: float = 0.9  # momentum / nesterov / rmsprop
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    name: SchedulerName = "none"
+    step_size: int = 5  # step: epochs between decays
+    gamma: float = 0.1  # step: decay factor
+    factor: float = 0.5  # plateau: decay factor
+    patience: int = 2  # plateau: epochs without improvement
+    max_lr: float | None = None  # onecycle: peak, defaults to optimizer.lr
+    min_lr: float = 0.0  # cosine floor
+
+
+@dataclass(frozen=True)
+class EarlyStoppingConfig:
+    monitor: str = "val_loss"
+    mode: Literal["min", "max"] = "min"
+    patience: int = 5
+    min_delta: float = 0.0
+
+
+@dataclass(frozen=True)
+class AugmentationConfig:
+    shift: int = 0  # max random translation in pixels (pad and crop)
+    hflip: bool = False  # only where the labels survive a mirror (clothes yes, digits no)
+    noise_std: float = 0.0  # gaussian noise on standardised inputs
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    early_stopping: EarlyStoppingConfig | None = None
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    init: InitName = "default"
+    grad_clip: float | None = None  # max global grad norm
+    max_batches: int | None = None  # cap per epoch: tiny test runs
+    eval_batch_size: int = 2048
+
+
+@dataclass(frozen=True)
+class CandidateSpec:
+    """One model a pipeline trains: a registered family, its params, its training recipe."""
+
+    name: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    val: float = 0.1  # fraction of the training pool
+    test: float = 0.2  # used only when the source has no test split of its own
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    name: str
+    dataset: str
+    registered_model: str
+    candidates: tuple[CandidateSpec, ...]
+    task: Literal["classification"] = "classification"
+    split: SplitConfig = field(default_factory=SplitConfig)
+    selection_metric: str = "val_accuracy"  # picks the candidate to register (higher wins)
+
+    def candidate(self, name: str) -> CandidateSpec:
+        for candidate in self.candidates:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"pipeline '{self.name}' has no candidate '{name}'")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    uri: str = "sqlite:///mlflow.db"  # MLFLOW_TRACKING_URI overrides
+    experiment_prefix: str = "mastery"
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    fashion_mnist_dir: str = "/usr/share/datasets/fashion-mnist"
+
+
+@dataclass(frozen=True)
+class Params:
+    pipelines: tuple[str, ...]
+    seed: int = 42
+    deterministic: bool = False
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)

@@ -1,0 +1,1 @@
+"""MLflow set-up, batched run logging, the model registry, lineage fingerprints."""

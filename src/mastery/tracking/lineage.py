@@ -1,0 +1,57 @@
+"""Fingerprints that tie a model version to its code, data and configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+
+def git_commit(root: Path = Path(".")) -> str:
+    """HEAD's commit, suffixed `-dirty` when tracked files differ from it; `unknown` outside git."""
+    try:
+        commit = _git(root, "rev-parse", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit
+
+
+def data_hash(path: Path) -> str:
+    """The md5 DVC records for `path` in dvc.lock (a directory hashes its sorted file listing)."""
+    path = Path(path)
+    if path.is_file():
+        return _file_md5(path)
+    files = (f for f in path.rglob("*") if f.is_file())
+    listing = sorted(
+        ({"md5": _file_md5(f), "relpath": f.relative_to(path).as_posix()} for f in files),
+        key=lambda entry: entry["relpath"],
+    )
+    digest = hashlib.md5(json.dumps(listing, sort_keys=True).encode()).hexdigest()
+    return f"{digest}.dir"
+
+
+def params_hash(config: Any) -> str:
+    """A stable short hash of a (dataclass) configuration."""
+    if dataclasses.is_dataclass(config):
+        config = dataclasses.asdict(config)
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _git(root: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()

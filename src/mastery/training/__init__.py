@@ -1,0 +1,1 @@
+"""One generic trainer and its parts: optimisers, schedules, init, devices, checkpoints."""

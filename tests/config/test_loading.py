@@ -1,0 +1,67 @@
+"""Specs are parsed into typed objects once; a misspelt key is an error that names it."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mastery.config import ConfigError, TrainConfig, load_params, load_spec
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_repo_params_and_specs_load():
+    params = load_params(REPO / "params.yaml")
+    for name in params.pipelines:
+        spec = load_spec(name, REPO)
+        assert spec.name == name
+        assert all(isinstance(c.train, TrainConfig) for c in spec.candidates)
+
+
+def test_candidate_train_overrides_pipeline_defaults():
+    spec = load_spec("quickstart", REPO)
+    mlp = spec.candidate("mlp")
+    raw = yaml.safe_load((REPO / "pipelines" / "quickstart.yaml").read_text())
+    assert mlp.train.init == raw["candidates"][0]["train"]["init"]
+    assert mlp.train.optimizer.lr == float(raw["train"]["optimizer"]["lr"])
+
+
+def _write_spec(tmp_path, mutate) -> Path:
+    spec = yaml.safe_load((REPO / "pipelines" / "quickstart.yaml").read_text())
+    mutate(spec)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_unknown_nested_key_names_path_and_suggestion(tmp_path):
+    path = _write_spec(tmp_path, lambda s: s["train"]["optimizer"].update(lrr=0.1))
+    with pytest.raises(ConfigError, match=r"candidates\[0\]\.train\.optimizer: unknown key 'lrr' \(did you mean 'lr'\?\)"):
+        load_spec(path)
+
+
+def test_unknown_top_level_key(tmp_path):
+    path = _write_spec(tmp_path, lambda s: s.update(datset="digits"))
+    with pytest.raises(ConfigError, match="unknown key 'datset'"):
+        load_spec(path)
+
+
+def test_wrong_literal_and_type(tmp_path):
+    path = _write_spec(tmp_path, lambda s: s["train"]["optimizer"].update(name="adamax"))
+    with pytest.raises(ConfigError, match="'adamax' is not one of"):
+        load_spec(path)
+    path = _write_spec(tmp_path, lambda s: s["train"].update(epochs="ten"))
+    with pytest.raises(ConfigError, match="epochs: expected int"):
+        load_spec(path)
+
+
+def test_duplicate_candidates_rejected(tmp_path):
+    path = _write_spec(tmp_path, lambda s: s["candidates"].append(dict(s["candidates"][0])))
+    with pytest.raises(ConfigError, match="unique"):
+        load_spec(path)
+
+
+def test_missing_required_key(tmp_path):
+    path = _write_spec(tmp_path, lambda s: s.pop("dataset"))
+    with pytest.raises(ConfigError, match="dataset: required key is missing"):
+        load_spec(path)
