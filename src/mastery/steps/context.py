@@ -22,7 +22,7 @@ class Context:
 
 
 def load_context(pipeline: str, root: str | Path = ".") -> Context:
-    root = Path(root)
+    root = Path(root).resolve()
     params = load_params(root / "params.yaml")
     spec = load_spec(pipeline, root)
     return Context(params=params, spec=spec, paths=PipelinePaths(spec.name, root))

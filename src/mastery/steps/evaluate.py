@@ -31,7 +31,7 @@ def evaluate(ctx: Context) -> dict:
     selected = max(scored, key=lambda name: scored[name]["best"][metric])
     chosen = scored[selected]
     write_plot_data(ctx.paths.plots, chosen["history"], y_test.numpy(), chosen["predicted"], list(ctx.dataset.classes))
-    version = _register(ctx, selected, x_test[:1].numpy(), chosen)
+    version = _register(ctx, selected, x_test[:5].numpy(), chosen)
     summary = {
         "selected": selected,
         "registered_model": ctx.spec.registered_model,

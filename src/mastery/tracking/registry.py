@@ -10,6 +10,8 @@ from torch import nn
 def log_and_register(model: nn.Module, input_example: np.ndarray, name: str, tags: dict[str, str]):
     """Log `model` to the active run with signature and input example, then register it.
 
+    The input example should hold several rows: torch.export specialises a batch of one.
+
     Registration happens only after the artefact is fully written, in one call that also
     sets the version's tags, so a crash never leaves a half-written or untagged version.
     """

@@ -112,9 +112,9 @@ class Trainer:
         self.schedule.after_epoch(record.get("val_loss"))
         self.history.append(record)
         self._track_best(record)
+        self._save_checkpoint(epoch)  # before callbacks: a prune or kill there keeps this epoch
         for callback in self.callbacks:
             callback.on_epoch_end(self, record)
-        self._save_checkpoint(epoch)
 
     def _train_epoch(self, x: Tensor, y: Tensor, batches: int) -> dict[str, float]:
         self.model.train()

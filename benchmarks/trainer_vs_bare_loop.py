@@ -1,0 +1,125 @@
+"""Trainer vs a bare PyTorch loop: same LeNet-5, data, batch size and optimizer, one process.
+
+The bare side is the tutorial loop (TensorDataset + DataLoader(shuffle=True), zero_grad /
+forward / loss / backward / step, nothing else). The trainer side runs as a user would:
+validation every epoch, MLflow logging (SQLite in a temp dir), safetensors checkpoints.
+Runs alternate (bare, trainer, bare, trainer, ...) so machine noise hits both; we report
+medians of training throughput (train samples / wall second, everything included) and
+their ratio, plus the test accuracy each reaches.
+
+    python benchmarks/trainer_vs_bare_loop.py --epochs 6 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from mastery.config import OptimizerConfig, Params, SplitConfig, TrainConfig, TrackingConfig
+from mastery.data.prepare import PreparedData, write_splits
+from mastery.data.registry import get_dataset
+from mastery.models import build_model, with_standardization
+from mastery.tasks import ClassificationTask
+from mastery.training.inference import predict
+from mastery.training.trainer import Trainer
+
+BATCH, LR = 128, 1e-3
+
+
+def load_data(workdir: Path) -> PreparedData:
+    info = get_dataset("fashion_mnist")
+    raw = info.load(Params(pipelines=("vision",)))
+    write_splits(raw, SplitConfig(val=0.1), seed=0, pixel_max=info.pixel_max, out=workdir / "prepared")
+    return PreparedData.load(workdir / "prepared")
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float((predict(model, x).argmax(1) == y).float().mean())
+
+
+def bare_loop(data: PreparedData, epochs: int, seed: int) -> tuple[float, float]:
+    torch.manual_seed(seed)
+    x, y = data.splits["train"]
+    mean, std = data.mean[0], data.std[0]
+    model = build_model("lenet5")
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    loader = DataLoader(TensorDataset((x - mean) / std, y), batch_size=BATCH, shuffle=True)
+    loss_fn = nn.CrossEntropyLoss()
+    started = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+    seconds = time.perf_counter() - started
+    x_test, y_test = data.splits["test"]
+    return epochs * len(x) / seconds, accuracy(model, (x_test - mean) / std, y_test)
+
+
+def trainer_loop(data: PreparedData, epochs: int, seed: int, workdir: Path) -> tuple[float, float]:
+    import mlflow
+
+    from mastery.tracking.mlflow_runs import EpochLogger, configure
+
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{workdir / 'mlflow.db'}"
+    configure(TrackingConfig(), "benchmark")
+    torch.manual_seed(seed)
+    model = with_standardization(build_model("lenet5"), data.mean, data.std)
+    config = TrainConfig(epochs=epochs, batch_size=BATCH, optimizer=OptimizerConfig("adam", lr=LR))
+    started = time.perf_counter()
+    with mlflow.start_run() as run:
+        trainer = Trainer(
+            model, ClassificationTask(), config, callbacks=[EpochLogger(run.info.run_id)],
+            checkpoint_dir=workdir / f"ckpt-{seed}", seed=seed,
+        )
+        trainer.fit(data.splits["train"], data.splits["val"], resume=False)
+    seconds = time.perf_counter() - started
+    x, _ = data.splits["train"]
+    return epochs * len(x) / seconds, accuracy(trainer.model, *data.splits["test"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        data = load_data(workdir)
+        import mlflow  # noqa: F401  (import cost is not part of the loop)
+
+        runs: dict[str, list[tuple[float, float]]] = {"bare": [], "trainer": []}
+        for repeat in range(args.repeats):
+            runs["bare"].append(bare_loop(data, args.epochs, seed=repeat))
+            runs["trainer"].append(trainer_loop(data, args.epochs, seed=repeat, workdir=workdir))
+            print(f"repeat {repeat}: bare {runs['bare'][-1][0]:,.0f}/s  trainer {runs['trainer'][-1][0]:,.0f}/s", flush=True)
+    report(runs, args)
+
+
+def report(runs: dict, args) -> None:
+    bare = statistics.median(r[0] for r in runs["bare"])
+    ours = statistics.median(r[0] for r in runs["trainer"])
+    print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"LeNet-5, Fashion-MNIST, batch {BATCH}, Adam {LR}, {args.epochs} epochs x {args.repeats} repeats")
+    print("| loop | median samples/s | test accuracy (median) |")
+    print("|---|---|---|")
+    for name, median in (("bare PyTorch", bare), ("mastery Trainer (val + MLflow + checkpoints)", ours)):
+        key = "bare" if name.startswith("bare") else "trainer"
+        acc = statistics.median(r[1] for r in runs[key])
+        print(f"| {name} | {median:,.0f} | {acc:.4f} |")
+    print(f"\nthroughput ratio trainer / bare: {ours / bare:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Optimizers and learning-rate schedules built from typed config (textbook ch. 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import (
+    CosineAnnealingLR,
+    LRScheduler,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
+
+from mastery.config import OptimizerConfig, SchedulerConfig
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Split trainable parameters so only weight matrices and kernels are decayed.
+
+    Biases and normalisation scales/shifts (the 1-D parameters) do not cause overfitting
+    through their size; shrinking them only fights the layers that rescale activations.
+    """
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in trainable if p.ndim > 1], "weight_decay": weight_decay},
+        {"params": [p for p in trainable if p.ndim <= 1], "weight_decay": 0.0},
+    ]
+    return [group for group in groups if group["params"]]
+
+
+def build_optimizer(model: nn.Module, cfg: OptimizerConfig) -> Optimizer:
+    """The optimizer `cfg.name` over `model`, with weight decay on weights only.
+
+    `weight_decay` is an L2 penalty added to the gradient, except for adamw, where it is
+    decoupled from the adaptive step. For rmsprop, `cfg.momentum` is the decay rate of the
+    running average of squared gradients (the textbook's rho), not heavy-ball momentum.
+    """
+    groups = _param_groups(model, cfg.weight_decay)
+    match cfg.name:
+        case "sgd":
+            return torch.optim.SGD(groups, lr=cfg.lr)
+        case "momentum":
+            return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+        case "nesterov":
+            return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+        case "rmsprop":
+            return torch.optim.RMSprop(groups, lr=cfg.lr, alpha=cfg.momentum)
+        case "adagrad":
+            return torch.optim.Adagrad(groups, lr=cfg.lr)
+        case "adam":
+            return torch.optim.Adam(groups, lr=cfg.lr)
+        case "adamw":
+            return torch.optim.AdamW(groups, lr=cfg.lr)
+    raise ValueError(f"unknown optimizer '{cfg.name}'")
+
+
+class LRSchedule:
+    """Any of the configured schedules behind two hooks, so the trainer never branches.
+
+    The trainer calls `after_batch()` after every optimizer step and `after_epoch(value)`
+    after every epoch; each schedule acts on the hook that matches its cadence.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        scheduler: LRScheduler | ReduceLROnPlateau | None = None,
+        per_batch: bool = False,
+    ) -> None:
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.per_batch = per_batch
+
+    @classmethod
+    def build(
+        cls, optimizer: Optimizer, cfg: SchedulerConfig, epochs: int, steps_per_epoch: int
+    ) -> LRSchedule:
+        """The schedule `cfg.name`; `steps_per_epoch` must match the batches actually run.
+
+        plateau watches a value where lower is better (a validation loss). cosine and
+        plateau never go below `cfg.min_lr`. onecycle rises for the first half of training
+        and anneals over the second (Smith's symmetric cycle); it leaves momentum alone.
+        """
+        match cfg.name:
+            case "none":
+                return cls(optimizer)
+            case "step":
+                return cls(optimizer, StepLR(optimizer, cfg.step_size, cfg.gamma))
+            case "cosine":
+                return cls(optimizer, CosineAnnealingLR(optimizer, epochs, cfg.min_lr))
+            case "plateau":
+                plateau = ReduceLROnPlateau(
+                    optimizer, factor=cfg.factor, patience=cfg.patience, min_lr=cfg.min_lr
+                )
+                return cls(optimizer, plateau)
+            case "onecycle":
+                peak = cfg.max_lr or optimizer.param_groups[0]["lr"]
+                cycle = OneCycleLR(
+                    optimizer,
+                    max_lr=peak,
+                    total_steps=epochs * steps_per_epoch,
+                    pct_start=0.5,
+                    cycle_momentum=False,
+                )
+                return cls(optimizer, cycle, per_batch=True)
+        raise ValueError(f"unknown scheduler '{cfg.name}'")
+
+    def after_batch(self) -> None:
+        """Advance a per-batch schedule (onecycle) by one optimizer step."""
+        if self.per_batch:
+            self.scheduler.step()
+
+    def after_epoch(self, monitored_value: float | None = None) -> None:
+        """Advance a per-epoch schedule; plateau needs the monitored validation value."""
+        if isinstance(self.scheduler, ReduceLROnPlateau):
+            if monitored_value is None:
+                raise ValueError("the plateau schedule needs a monitored value each epoch")
+            self.scheduler.step(monitored_value)
+        elif self.scheduler is not None and not self.per_batch:
+            self.scheduler.step()
+
+    @property
+    def current_lr(self) -> float:
+        """The learning rate the next optimizer step will use."""
+        return self.optimizer.param_groups[0]["lr"]
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-safe schedule progress for a checkpoint; the LR itself is optimizer state."""
+        return self.scheduler.state_dict() if self.scheduler is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Resume from `state_dict()`; load the optimizer's state as well."""
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state)

@@ -1,0 +1,57 @@
+"""Tables GX can validate: image arrays profiled per sample and per class."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from mastery.data.prepare import content_hashes
+from mastery.data.raw import RawData
+
+
+def shape_name(shape: tuple[int, ...]) -> str:
+    """A sample shape as one comparable string, e.g. "1x28x28"."""
+    return "x".join(str(d) for d in shape)
+
+
+def sample_profile(raw: RawData) -> pd.DataFrame:
+    """One row per sample: its origin, label, pixel statistics and content hash.
+
+    `splits_with_hash` counts the source splits holding the sample's content, so a sample
+    shared between train and test shows as 2 while duplicates inside one split stay 1.
+    """
+    flat = raw.images.reshape(len(raw.images), -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN samples: nan_count flags them
+        mean = np.nanmean(flat, axis=1)
+    table = pd.DataFrame(
+        {
+            "index": np.arange(len(flat)),
+            "source_split": raw.source_split,
+            "label": raw.labels,
+            "shape": shape_name(raw.images.shape[1:]),
+            "dtype": str(raw.images.dtype),
+            "min": np.fmin.reduce(flat, axis=1),  # fmin/fmax skip NaN
+            "max": np.fmax.reduce(flat, axis=1),
+            "mean": mean,
+            "nan_count": np.isnan(flat).sum(axis=1),
+            "inf_count": np.isinf(flat).sum(axis=1),
+            "content_hash": content_hashes(raw.images),
+        }
+    )
+    table["splits_with_hash"] = table.groupby("content_hash")["source_split"].transform("nunique")
+    return table
+
+
+def class_profile(labels: np.ndarray, num_classes: int) -> pd.DataFrame:
+    """One row per expected class (an absent class counts 0) and per unexpected label seen.
+
+    Indexed by label, as the sample table is by sample index: GX reports offending rows by index.
+    """
+    counts = pd.Series(labels).value_counts()
+    counts = counts.reindex(counts.index.union(range(num_classes)), fill_value=0)
+    return pd.DataFrame(
+        {"label": counts.index, "count": counts, "fraction": counts / max(len(labels), 1)}
+    ).rename_axis(None)

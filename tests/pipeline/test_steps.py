@@ -1,0 +1,97 @@
+"""The spine end to end on digits, through the same step functions every door calls."""
+
+import json
+import shutil
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+from mlflow import MlflowClient
+
+from mastery.data.prepare import PreparedData
+from mastery.models.artifact import load_trained
+from mastery.steps.context import load_context
+from mastery.steps.evaluate import evaluate
+from mastery.steps.ingest import ingest
+from mastery.steps.prepare import prepare
+from mastery.steps.train import train
+from mastery.steps.validate import validate
+from mastery.tracking.lineage import data_hash
+from mastery.training.inference import predict
+
+
+@pytest.fixture
+def evaluated(project):
+    ctx = load_context("quickstart")
+    for step in (ingest, validate, prepare, train):
+        step(ctx)
+    return ctx, evaluate(ctx)
+
+
+def test_quickstart_registers_a_tagged_model_version(evaluated):
+    ctx, summary = evaluated
+    client = MlflowClient()
+    version = client.get_model_version(ctx.spec.registered_model, str(summary["version"]))
+    assert version.tags["data_hash"] == data_hash(ctx.paths.prepared)
+    assert version.tags["candidate"] == summary["selected"] == "mlp"
+    assert len(version.tags["params_hash"]) == 16
+    assert version.tags["git_commit"]
+    run = client.get_run(version.run_id)
+    history = client.get_metric_history(version.run_id, "val_loss")
+    assert [m.step for m in history] == [1, 2]
+    assert run.data.metrics["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+    artifacts = {a.path for a in client.list_artifacts(version.run_id, "evaluation")}
+    assert {"evaluation/learning_curves.png", "evaluation/confusion_matrix.png", "evaluation/roc.png"} <= artifacts
+    assert client.list_artifacts(version.run_id, "validation")
+
+
+def test_registered_model_predicts_like_the_trained_one(evaluated):
+    ctx, summary = evaluated
+    x_test, _ = PreparedData.load(ctx.paths.prepared).splits["test"]
+    eager, _ = load_trained(ctx.paths.candidate("mlp"))
+    served = mlflow.pyfunc.load_model(f"models:/{ctx.spec.registered_model}/{summary['version']}")
+    expected = predict(eager, x_test[:16]).numpy()
+    np.testing.assert_allclose(served.predict(x_test[:16].numpy()), expected, atol=1e-5)
+
+
+def test_metrics_and_plot_data_for_dvc(evaluated):
+    ctx, summary = evaluated
+    metrics = json.loads(ctx.paths.metrics.read_text())
+    assert metrics["selected"] == "mlp" and 0.2 < metrics["test_accuracy"] <= 1.0
+    assert {"test_f1_macro", "test_roc_auc_ovr"} <= set(metrics)
+    curve = (ctx.paths.plots / "learning_curve.csv").read_text().splitlines()
+    assert curve[0].startswith("epoch") and len(curve) == 3
+    confusion = (ctx.paths.plots / "confusion.csv").read_text().splitlines()
+    assert len(confusion) == 1 + len(PreparedData.load(ctx.paths.prepared).splits["test"][1])
+
+
+def test_train_resumes_from_checkpoint_after_a_kill(project):
+    ctx = load_context("quickstart")
+    for step in (ingest, prepare):
+        step(ctx)
+
+    class Kill(Exception):
+        pass
+
+    class KillAfterFirstEpoch:
+        def on_fit_start(self, *args): ...
+        def on_batch_end(self, trainer): ...
+        def on_fit_end(self, trainer): ...
+        def on_epoch_end(self, trainer, record):
+            raise Kill
+
+    with pytest.raises(Kill):
+        train(ctx, callbacks=[KillAfterFirstEpoch()])
+    runs = mlflow.search_runs(experiment_names=["mastery/quickstart"])
+    assert list(runs["status"]) == ["FAILED"]
+    train(ctx)
+    history = json.loads((ctx.paths.candidate("mlp") / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2]  # epoch 1 from the killed run, epoch 2 resumed
+    resumed, _ = load_trained(ctx.paths.candidate("mlp"))
+
+    shutil.rmtree(project / "checkpoints")
+    train(ctx)
+    fresh, _ = load_trained(ctx.paths.candidate("mlp"))
+    for (name, a), b in zip(resumed.state_dict().items(), fresh.state_dict().values()):
+        assert torch.equal(a, b), f"{name} differs between resumed and uninterrupted training"
