@@ -17,13 +17,15 @@ PIPELINE = typer.Option("quickstart", "--pipeline", "-p", help="Pipeline spec: p
 
 def _run(step: Callable, pipeline: str, **kwargs) -> dict:
     """Run a step, turning a MasteryError into its message and exit status 1."""
+    from rich.markup import escape
+
     from mastery.errors import MasteryError
     from mastery.steps.context import load_context
 
     try:
         result = step(load_context(pipeline), **kwargs)
     except MasteryError as error:
-        err_console.print(f"[bold red]{step.__name__} failed[/] ({pipeline}): {error}", highlight=False)
+        err_console.print(f"[bold red]{step.__name__} failed[/] ({pipeline}): {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     console.print_json(json.dumps(result, default=str))
     return result
