@@ -118,6 +118,8 @@ def test_flat_metrics_are_floats_with_key_safe_class_names():
         "val_f1_ankle_boot",
     }
     assert all(type(v) is float for v in flat.values())
+    headline = flat_metrics(classification_metrics(y, random_probs(4, 3), NAMES), "val_", per_class=False)
+    assert set(headline) == {k for k in flat if "_f1_" not in k or k.endswith("macro")}
 
 
 def test_metric_key_collisions_are_refused():

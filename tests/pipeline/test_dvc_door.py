@@ -37,7 +37,7 @@ def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
                         "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
     env.pop("PYTEST_CURRENT_TEST", None)
     return subprocess.run([Path(sys.executable).parent / "dvc", *args], cwd=project, env=env,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
 
 
 def ran(result: subprocess.CompletedProcess) -> list[str]:

@@ -56,7 +56,7 @@ def test_registered_model_predicts_like_the_trained_one(evaluated):
 
 
 def test_metrics_and_plot_data_for_dvc(evaluated):
-    ctx, summary = evaluated
+    ctx, _ = evaluated
     metrics = json.loads(ctx.paths.metrics.read_text())
     assert metrics["selected"] == "mlp" and 0.2 < metrics["test_accuracy"] <= 1.0
     assert {"test_f1_macro", "test_roc_auc_ovr"} <= set(metrics)

@@ -90,8 +90,6 @@ def _scalar(tp: type, value: Any, where: str) -> Any:
             return float(value)
         except ValueError:
             pass
-    elif tp is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    elif tp in (str, bool) and isinstance(value, tp):
+    elif tp is int and isinstance(value, int) and not isinstance(value, bool) or tp in (str, bool) and isinstance(value, tp):
         return value
     raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")

@@ -54,10 +54,15 @@ def classification_metrics(
     }
 
 
-def flat_metrics(metrics: dict, prefix: str = "test_") -> dict[str, float]:
-    """The scalar scores of `classification_metrics`, keyed for MLflow and `dvc metrics`."""
+def flat_metrics(metrics: dict, prefix: str = "test_", per_class: bool = True) -> dict[str, float]:
+    """The scalar scores of `classification_metrics`, keyed for MLflow and `dvc metrics`.
+
+    `per_class=False` keeps the headline scores only (a readable `dvc metrics show`).
+    """
     keys = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc_ovr")
     flat = {f"{prefix}{key}": float(metrics[key]) for key in keys if metrics[key] is not None}
+    if not per_class:
+        return flat
     for name, scores in metrics["per_class"].items():
         key = f"{prefix}f1_{metric_key(name)}"
         if key in flat:

@@ -36,8 +36,8 @@ def evaluate(ctx: Context) -> dict:
         "selected": selected,
         "registered_model": ctx.spec.registered_model,
         "version": int(version.version),
-        **chosen["flat"],
-        "candidates": {name: s["flat"] for name, s in scored.items()},
+        **chosen["headline"],
+        "candidates": {name: s["headline"] for name, s in scored.items()},
     }
     _write_json(ctx.paths.metrics, summary)
     _write_json(ctx.paths.reports / "model_version.json", {"name": version.name, "version": int(version.version),
@@ -55,6 +55,7 @@ def _score_candidate(ctx: Context, name: str, x_test, y_test) -> dict:
     probs = predict(model, x_test, resolve_device(ctx.params.device)).softmax(dim=1).numpy()
     metrics = classification_metrics(y_test, probs, meta["classes"])
     flat = flat_metrics(metrics, prefix="test_")
+    headline = flat_metrics(metrics, prefix="test_", per_class=False)
     figures = ctx.paths.reports / name
     paths = [
         plot_learning_curves(history, figures / "learning_curves.png"),
@@ -66,7 +67,7 @@ def _score_candidate(ctx: Context, name: str, x_test, y_test) -> dict:
         for path in paths:
             mlflow.log_artifact(str(path), "evaluation")
         mlflow.log_dict(metrics, "evaluation/test_metrics.json")
-    return {"flat": flat, "best": run["best"], "history": history, "run_id": run["run_id"],
+    return {"flat": flat, "headline": headline, "best": run["best"], "history": history, "run_id": run["run_id"],
             "predicted": probs.argmax(axis=1), "model": model, "meta": meta}
 
 

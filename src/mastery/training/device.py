@@ -9,6 +9,8 @@ import random
 import numpy as np
 import torch
 
+CPU = torch.device("cpu")
+
 
 def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":

@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from mastery.training.device import autocast
+from mastery.training.device import CPU, autocast
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, x: Tensor, device: torch.device = torch.device("cpu"), batch_size: int = 2048) -> Tensor:
+def predict(model: nn.Module, x: Tensor, device: torch.device = CPU, batch_size: int = 2048) -> Tensor:
     """Model outputs for `x` as float32 on the CPU."""
     model = model.to(device).eval()
     outputs = []

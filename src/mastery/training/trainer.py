@@ -22,7 +22,7 @@ from mastery.data.augment import Augmenter
 from mastery.errors import MasteryError
 from mastery.tasks import Task
 from mastery.training import checkpoint
-from mastery.training.device import autocast
+from mastery.training.device import CPU, autocast
 from mastery.training.init import initialize
 from mastery.training.optim import LRSchedule, build_optimizer
 
@@ -51,7 +51,7 @@ class Trainer:
         model: nn.Module,
         task: Task,
         config: TrainConfig,
-        device: torch.device = torch.device("cpu"),
+        device: torch.device = CPU,
         callbacks: Sequence[Callback] = (),
         checkpoint_dir: Path | None = None,
         fingerprint: str = "",

@@ -89,7 +89,7 @@ def _config(docs_dir: Path):
         "class_name": "SiteBuilder",
         "store_backend": {
             "class_name": "TupleFilesystemStoreBackend",
-            "base_directory": str(docs_dir),
+            "base_directory": str(Path(docs_dir).resolve()),  # GX needs an absolute path
         },
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     }
