@@ -36,6 +36,21 @@ class PipelinePaths:
         return self.root / "reports" / self.pipeline
 
     @property
+    def model_version(self) -> Path:
+        """The version `evaluate` registered: the challenger `promote` judges."""
+        return self.reports / "model_version.json"
+
+    @property
+    def promotion(self) -> Path:
+        """The gate's decision, with every check and its figures."""
+        return self.root / "reports" / "promotion" / f"{self.pipeline}.json"
+
+    @property
+    def exports(self) -> Path:
+        """ONNX files of the champion and their parity report."""
+        return self.root / "exports" / self.pipeline
+
+    @property
     def metrics(self) -> Path:
         return self.root / "metrics" / f"{self.pipeline}.json"
 

@@ -75,6 +75,24 @@ class SplitConfig:
 
 
 @dataclass(frozen=True)
+class GateConfig:
+    """When a challenger may replace the champion (see `mastery.tracking.gate`)."""
+
+    thresholds: dict[str, float] = field(default_factory=dict)  # metric -> minimum
+    min_improvement: float = 0.0  # margin on `primary_metric` over the champion
+    primary_metric: str = "test_accuracy"
+    alpha: float = 0.05  # significance level of McNemar's test
+    blocking: bool = False  # a failed gate fails the pipeline run (else: reported, not promoted)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    int8: bool = True  # also a dynamically quantised int8 ONNX
+    max_abs_diff: float = 1e-4  # fp32 ONNX logits vs eager
+    accuracy_tolerance: float = 0.01  # |accuracy(export) - accuracy(eager)| on the test split
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
     name: str
     dataset: str
@@ -83,6 +101,8 @@ class PipelineSpec:
     task: Literal["classification"] = "classification"
     split: SplitConfig = field(default_factory=SplitConfig)
     selection_metric: str = "val_accuracy"  # picks the candidate to register (higher wins)
+    gate: GateConfig = field(default_factory=GateConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
 
     def candidate(self, name: str) -> CandidateSpec:
         for candidate in self.candidates:

@@ -7,13 +7,16 @@ functions that need them, so the CLI and flows stay quick to start.
 from mastery.evaluation.metrics import classification_metrics, flat_metrics, metric_key
 from mastery.evaluation.plot_data import write_plot_data
 from mastery.evaluation.plots import plot_confusion_matrix, plot_learning_curves, plot_roc
+from mastery.evaluation.scoring import Scores, score_classifier
 
 __all__ = [
+    "Scores",
     "classification_metrics",
     "flat_metrics",
     "metric_key",
     "plot_confusion_matrix",
     "plot_learning_curves",
     "plot_roc",
+    "score_classifier",
     "write_plot_data",
 ]

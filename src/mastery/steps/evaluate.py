@@ -3,45 +3,45 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from mastery.data.prepare import PreparedData
 from mastery.evaluation import (
-    classification_metrics,
-    flat_metrics,
+    Scores,
     plot_confusion_matrix,
     plot_learning_curves,
     plot_roc,
+    score_classifier,
     write_plot_data,
 )
 from mastery.models.artifact import load_trained
 from mastery.steps.context import Context
+from mastery.steps.records import write_json
 from mastery.tracking.mlflow_runs import configure, log_metrics
 from mastery.tracking.registry import log_and_register
 from mastery.training.device import resolve_device
-from mastery.training.inference import predict
 
 
 def evaluate(ctx: Context) -> dict:
     """Write `metrics/<pipeline>.json`, plots and plot data; register the selected candidate."""
     configure(ctx.params.tracking, ctx.spec.name)
     x_test, y_test = PreparedData.load(ctx.paths.prepared).splits["test"]
-    scored = {c.name: _score_candidate(ctx, c.name, x_test, y_test.numpy()) for c in ctx.spec.candidates}
+    scored = {c.name: _score_candidate(ctx, c.name, x_test, y_test) for c in ctx.spec.candidates}
     metric = ctx.spec.selection_metric
     selected = max(scored, key=lambda name: scored[name]["best"][metric])
     chosen = scored[selected]
-    write_plot_data(ctx.paths.plots, chosen["history"], y_test.numpy(), chosen["predicted"], list(ctx.dataset.classes))
+    scores: Scores = chosen["scores"]
+    write_plot_data(ctx.paths.plots, chosen["history"], scores.labels, scores.predicted, scores.class_names)
     version = _register(ctx, selected, x_test[:5].numpy(), chosen)
     summary = {
         "selected": selected,
         "registered_model": ctx.spec.registered_model,
         "version": int(version.version),
-        **chosen["headline"],
-        "candidates": {name: s["headline"] for name, s in scored.items()},
+        **scores.flat(per_class=False),
+        "candidates": {name: s["scores"].flat(per_class=False) for name, s in scored.items()},
     }
-    _write_json(ctx.paths.metrics, summary)
-    _write_json(ctx.paths.reports / "model_version.json", {"name": version.name, "version": int(version.version),
-                                                           "run_id": chosen["run_id"], "candidate": selected})
+    write_json(ctx.paths.metrics, summary)
+    write_json(ctx.paths.model_version, {"name": version.name, "version": int(version.version),
+                                         "run_id": chosen["run_id"], "candidate": selected})
     return summary
 
 
@@ -52,23 +52,20 @@ def _score_candidate(ctx: Context, name: str, x_test, y_test) -> dict:
     model, meta = load_trained(directory)
     run = json.loads((directory / "run.json").read_text())
     history = json.loads((directory / "history.json").read_text())
-    probs = predict(model, x_test, resolve_device(ctx.params.device)).softmax(dim=1).numpy()
-    metrics = classification_metrics(y_test, probs, meta["classes"])
-    flat = flat_metrics(metrics, prefix="test_")
-    headline = flat_metrics(metrics, prefix="test_", per_class=False)
+    scores = score_classifier(model, x_test, y_test, meta["classes"], resolve_device(ctx.params.device))
     figures = ctx.paths.reports / name
     paths = [
         plot_learning_curves(history, figures / "learning_curves.png"),
-        plot_confusion_matrix(metrics["confusion_matrix"], meta["classes"], figures / "confusion_matrix.png"),
-        plot_roc(y_test, probs, meta["classes"], figures / "roc.png"),
+        plot_confusion_matrix(scores.metrics["confusion_matrix"], meta["classes"], figures / "confusion_matrix.png"),
+        plot_roc(scores.labels, scores.probs, meta["classes"], figures / "roc.png"),
     ]
-    log_metrics(run["run_id"], flat)
+    log_metrics(run["run_id"], scores.flat())
     with mlflow.start_run(run_id=run["run_id"]):
         for path in paths:
             mlflow.log_artifact(str(path), "evaluation")
-        mlflow.log_dict(metrics, "evaluation/test_metrics.json")
-    return {"flat": flat, "headline": headline, "best": run["best"], "history": history, "run_id": run["run_id"],
-            "predicted": probs.argmax(axis=1), "model": model, "meta": meta}
+        mlflow.log_dict(scores.metrics, "evaluation/test_metrics.json")
+    return {"scores": scores, "best": run["best"], "history": history, "run_id": run["run_id"],
+            "model": model, "meta": meta}
 
 
 def _register(ctx: Context, name: str, input_example, scored: dict):
@@ -82,12 +79,7 @@ def _register(ctx: Context, name: str, input_example, scored: dict):
         "data_hash": meta["data_hash"],
         "params_hash": meta["params_hash"],
         "git_commit": mlflow.get_run(scored["run_id"]).data.tags.get("git_commit", "unknown"),
-        "test_accuracy": f"{scored['flat']['test_accuracy']:.4f}",
+        "test_accuracy": f"{scored['scores'].metrics['accuracy']:.4f}",
     }
     with mlflow.start_run(run_id=scored["run_id"]):
         return log_and_register(scored["model"], input_example, ctx.spec.registered_model, tags)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")

@@ -55,3 +55,50 @@ def _git(root: Path, *args: str) -> str:
         ["git", *args], cwd=root, capture_output=True, text=True, check=True
     )
     return result.stdout.strip()
+
+
+def describe(ref: str) -> dict:
+    """The chain behind a registered model: `name`, `name@alias` or `name/version`.
+
+    A bare name means its champion. Returns code, data and params fingerprints, the MLflow
+    run, the version with its aliases, and the hashes of its ONNX exports.
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    name, version = _resolve(client, ref)
+    model_version = client.get_model_version(name, version)
+    run = client.get_run(model_version.run_id)
+    aliases = [a for a, v in client.get_registered_model(name).aliases.items() if str(v) == str(version)]
+    tags = model_version.tags
+    return {
+        "model": name,
+        "version": str(version),
+        "aliases": sorted(aliases),
+        "git_commit": tags.get("git_commit"),
+        "data_hash": tags.get("data_hash"),
+        "params_hash": tags.get("params_hash"),
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "experiment_id": run.info.experiment_id,
+        "candidate": tags.get("candidate"),
+        "gate": tags.get("gate.summary"),
+        "onnx_sha256": tags.get("onnx_sha256"),
+        "onnx_int8_sha256": tags.get("onnx_int8_sha256"),
+    }
+
+
+def _resolve(client, ref: str) -> tuple[str, str]:
+    from mastery.errors import MasteryError
+
+    if "@" in ref:
+        name, alias = ref.split("@", 1)
+    elif "/" in ref:
+        name, version = ref.rsplit("/", 1)
+        return name, version
+    else:
+        name, alias = ref, "champion"
+    version = client.get_registered_model(name).aliases.get(alias)
+    if version is None:
+        raise MasteryError(f"model '{name}' has no alias '{alias}'")
+    return name, str(version)

@@ -1,0 +1,76 @@
+"""Promote: the challenger replaces the champion only if the gate says so; rollback undoes it."""
+
+from __future__ import annotations
+
+from mastery.data.prepare import PreparedData
+from mastery.errors import MasteryError
+from mastery.evaluation import score_classifier
+from mastery.steps.context import Context
+from mastery.steps.records import read_json, write_json
+from mastery.tracking import aliases
+from mastery.tracking.gate import decide
+from mastery.tracking.mlflow_runs import configure
+from mastery.training.device import resolve_device
+
+
+class GateFailed(MasteryError):
+    """A blocking gate refused the challenger; the message lists the failed checks."""
+
+
+def promote(ctx: Context) -> dict:
+    """Judge the version `evaluate` registered against the champion, on today's test split.
+
+    Both models are loaded from the registry and scored on the same examples, so the
+    comparison is paired even when the champion was trained on older data. The decision
+    is written to the run, the version's tags and `reports/promotion/<pipeline>.json`
+    whether it passes or not; only a pass moves the aliases.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    configure(ctx.params.tracking, ctx.spec.name)
+    client = MlflowClient()
+    challenger = read_json(ctx.paths.model_version, made_by="evaluate")
+    name, version = challenger["name"], str(challenger["version"])
+    champion = aliases.current_champion(client, name)
+    x_test, y_test = PreparedData.load(ctx.paths.prepared).splits["test"]
+    classes = ctx.dataset.classes
+    device = resolve_device(ctx.params.device)
+
+    def score(uri: str):
+        return score_classifier(mlflow.pytorch.load_model(uri), x_test, y_test, classes, device)
+
+    new = score(f"models:/{name}/{version}")
+    old = score(f"models:/{name}@{aliases.CHAMPION}") if champion and str(champion.version) != version else None
+    decision = decide(
+        ctx.spec.gate, new.flat(), new.correct, old.flat() if old else None, old.correct if old else None
+    )
+    aliases.record_decision(client, name, version, decision)
+    with mlflow.start_run(run_id=challenger["run_id"]):
+        mlflow.log_dict(decision.to_dict(), "promotion/decision.json")
+        mlflow.log_metric("gate_passed", float(decision.passed))
+    if decision.passed:
+        aliases.promote(client, name, version)
+    after = aliases.current_champion(client, name)
+    report = {
+        "model": name,
+        "challenger": version,
+        "champion_before": str(champion.version) if champion else None,
+        "champion_after": str(after.version) if after else None,
+        "promoted": decision.passed,
+        "decision": decision.to_dict(),
+        "summary": decision.summary(),
+    }
+    write_json(ctx.paths.promotion, report)
+    if not decision.passed and ctx.spec.gate.blocking:
+        raise GateFailed(f"{name} v{version} not promoted (blocking gate)\n{decision.summary()}")
+    return report
+
+
+def rollback(ctx: Context) -> dict:
+    """Give the champion alias back to the previous champion."""
+    from mlflow import MlflowClient
+
+    configure(ctx.params.tracking, ctx.spec.name)
+    restored = aliases.rollback(MlflowClient(), ctx.spec.registered_model)
+    return {"model": ctx.spec.registered_model, "champion": str(restored.version)}
