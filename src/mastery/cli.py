@@ -3,6 +3,7 @@ steps live in `mastery.steps`, and heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 
@@ -15,19 +16,28 @@ err_console = Console(stderr=True)
 PIPELINE = typer.Option("quickstart", "--pipeline", "-p", help="Pipeline spec: pipelines/<name>.yaml")
 
 
-def _run(step: Callable, pipeline: str, **kwargs) -> dict:
-    """Run a step, turning a MasteryError into its message and exit status 1."""
+@contextlib.contextmanager
+def _reported(what: str):
+    """Turn a MasteryError into its message on stderr and exit status 1."""
     from rich.markup import escape
 
     from mastery.errors import MasteryError
-    from mastery.steps.context import load_context
 
     try:
-        result = step(load_context(pipeline), **kwargs)
+        yield
     except MasteryError as error:
-        err_console.print(f"[bold red]{step.__name__} failed[/] ({pipeline}): {escape(str(error))}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]{what} failed[/]: {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print_json(json.dumps(result, default=str))
+
+
+def _run(step: Callable, pipeline: str, quiet: bool = False, **kwargs) -> dict:
+    """Run a step on a pipeline; print its result unless the command prints its own."""
+    from mastery.steps.context import load_context
+
+    with _reported(f"{step.__name__} ({pipeline})"):
+        result = step(load_context(pipeline), **kwargs)
+    if not quiet:
+        console.print_json(json.dumps(result, default=str))
     return result
 
 
@@ -80,3 +90,55 @@ def evaluate(pipeline: str = PIPELINE) -> None:
     from mastery.steps.evaluate import evaluate as step
 
     _run(step, pipeline)
+
+
+@app.command()
+def promote(pipeline: str = PIPELINE) -> None:
+    """Gate the newly registered version against the champion; promote it only if it passes."""
+    from mastery.steps.promote import promote as step
+
+    report = _run(step, pipeline, quiet=True)
+    console.print(report["summary"], highlight=False)
+    console.print(f"champion of {report['model']}: v{report['champion_after']}")
+
+
+@app.command()
+def rollback(pipeline: str = PIPELINE) -> None:
+    """Give the champion alias back to the previous champion."""
+    from mastery.steps.promote import rollback as step
+
+    _run(step, pipeline)
+
+
+@app.command()
+def export(pipeline: str = PIPELINE) -> None:
+    """Export the champion to ONNX (fp32 and int8) and check parity against the eager model."""
+    from mastery.steps.export import export as step
+
+    _run(step, pipeline)
+
+
+@app.command()
+def lineage(model: str = typer.Argument(..., help="name, name@alias or name/version")) -> None:
+    """Print the chain behind a registered model: commit, data, params, run, version, exports."""
+    from mastery.config import load_params
+    from mastery.tracking.lineage import describe
+    from mastery.tracking.mlflow_runs import use_store
+
+    with _reported("lineage"):
+        use_store(load_params().tracking)
+        chain = describe(model)
+    for key, value in chain.items():
+        console.print(f"{key:>18}  {value}", highlight=False)
+
+
+flow_app = typer.Typer(help="The Prefect door: the same steps as a flow.", no_args_is_help=True)
+app.add_typer(flow_app, name="flow")
+
+
+@flow_app.command("run")
+def flow_run(pipeline: str = typer.Argument("quickstart")) -> None:
+    """Run the training flow for a pipeline on Prefect (ephemeral API unless PREFECT_API_URL)."""
+    from flows.training import training_flow
+
+    training_flow(pipeline)

@@ -12,6 +12,14 @@ class PipelinePaths:
     root: Path = Path(".")
 
     @property
+    def params(self) -> Path:
+        return self.root / "params.yaml"
+
+    @property
+    def spec(self) -> Path:
+        return self.root / "pipelines" / f"{self.pipeline}.yaml"
+
+    @property
     def raw(self) -> Path:
         return self.root / "data" / self.pipeline / "raw"
 

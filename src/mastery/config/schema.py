@@ -87,9 +87,17 @@ class GateConfig:
 
 @dataclass(frozen=True)
 class ExportConfig:
+    """ONNX exports of the champion and how close to the eager model they must stay.
+
+    fp32 differs from eager only by float rounding, so it is held to the logits; int8
+    moves every logit a little, so it is held to accuracy on the test split.
+    """
+
     int8: bool = True  # also a dynamically quantised int8 ONNX
-    max_abs_diff: float = 1e-4  # fp32 ONNX logits vs eager
-    accuracy_tolerance: float = 0.01  # |accuracy(export) - accuracy(eager)| on the test split
+    fp32_max_abs: float = 1e-4  # max |logit difference|
+    fp32_accuracy_tolerance: float = 0.001  # only near-ties may flip
+    int8_max_abs: float = 1.0  # catches a broken graph, nothing finer
+    int8_accuracy_tolerance: float = 0.01
 
 
 @dataclass(frozen=True)

@@ -110,16 +110,16 @@ def _set_metadata(proto: onnx.ModelProto, metadata: dict[str, str]) -> None:
 
 
 def _save_atomic(proto: onnx.ModelProto, path: Path) -> Path:
-    """Check the model, write it beside `path`, then rename it into place."""
+    """Check the model, write it beside `path` (same filesystem, so the rename is atomic; the pid
+    keeps concurrent writers apart), then rename it into place."""
     import onnx
 
     onnx.checker.check_model(proto)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         onnx.save_model(proto, staging)
         os.replace(staging, path)
     finally:
-        Path(staging).unlink(missing_ok=True)
+        staging.unlink(missing_ok=True)
     return path

@@ -22,7 +22,5 @@ class Context:
 
 
 def load_context(pipeline: str, root: str | Path = ".") -> Context:
-    root = Path(root).resolve()
-    params = load_params(root / "params.yaml")
-    spec = load_spec(pipeline, root)
-    return Context(params=params, spec=spec, paths=PipelinePaths(spec.name, root))
+    paths = PipelinePaths(pipeline, Path(root).resolve())
+    return Context(params=load_params(paths.params), spec=load_spec(paths.spec), paths=paths)

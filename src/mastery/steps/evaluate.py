@@ -82,4 +82,6 @@ def _register(ctx: Context, name: str, input_example, scored: dict):
         "test_accuracy": f"{scored['scores'].metrics['accuracy']:.4f}",
     }
     with mlflow.start_run(run_id=scored["run_id"]):
-        return log_and_register(scored["model"], input_example, ctx.spec.registered_model, tags)
+        return log_and_register(
+            scored["model"], ctx.paths.candidate(name), input_example, ctx.spec.registered_model, tags
+        )

@@ -9,7 +9,8 @@ from mastery.steps.context import Context
 from mastery.steps.records import read_json, write_json
 from mastery.tracking import aliases
 from mastery.tracking.gate import decide
-from mastery.tracking.mlflow_runs import configure
+from mastery.tracking.mlflow_runs import configure, use_store
+from mastery.tracking.registry import load_version
 from mastery.training.device import resolve_device
 
 
@@ -37,11 +38,11 @@ def promote(ctx: Context) -> dict:
     classes = ctx.dataset.classes
     device = resolve_device(ctx.params.device)
 
-    def score(uri: str):
-        return score_classifier(mlflow.pytorch.load_model(uri), x_test, y_test, classes, device)
+    def score(ref: str):
+        return score_classifier(load_version(name, ref)[0], x_test, y_test, classes, device)
 
-    new = score(f"models:/{name}/{version}")
-    old = score(f"models:/{name}@{aliases.CHAMPION}") if champion and str(champion.version) != version else None
+    new = score(version)
+    old = score(aliases.CHAMPION) if champion and str(champion.version) != version else None
     decision = decide(
         ctx.spec.gate, new.flat(), new.correct, old.flat() if old else None, old.correct if old else None
     )
@@ -71,6 +72,6 @@ def rollback(ctx: Context) -> dict:
     """Give the champion alias back to the previous champion."""
     from mlflow import MlflowClient
 
-    configure(ctx.params.tracking, ctx.spec.name)
+    use_store(ctx.params.tracking)
     restored = aliases.rollback(MlflowClient(), ctx.spec.registered_model)
     return {"model": ctx.spec.registered_model, "champion": str(restored.version)}

@@ -24,10 +24,10 @@ def data_hash(path: Path) -> str:
     """The md5 DVC records for `path` in dvc.lock (a directory hashes its sorted file listing)."""
     path = Path(path)
     if path.is_file():
-        return _file_md5(path)
+        return file_digest(path)
     files = (f for f in path.rglob("*") if f.is_file())
     listing = sorted(
-        ({"md5": _file_md5(f), "relpath": f.relative_to(path).as_posix()} for f in files),
+        ({"md5": file_digest(f), "relpath": f.relative_to(path).as_posix()} for f in files),
         key=lambda entry: entry["relpath"],
     )
     digest = hashlib.md5(json.dumps(listing, sort_keys=True).encode()).hexdigest()
@@ -42,8 +42,8 @@ def params_hash(config: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _file_md5(path: Path) -> str:
-    digest = hashlib.md5()
+def file_digest(path: Path, algorithm: str = "md5") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)

@@ -11,12 +11,20 @@ from mastery.config.schema import TrackingConfig
 from mastery.training.trainer import Callback
 
 
-def configure(tracking: TrackingConfig, pipeline: str) -> str:
-    """Point MLflow at the store (MLFLOW_TRACKING_URI wins) and the pipeline's experiment."""
+def use_store(tracking: TrackingConfig) -> str:
+    """Point MLflow at the configured store; MLFLOW_TRACKING_URI wins."""
     import mlflow
 
     uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking.uri
     mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def configure(tracking: TrackingConfig, pipeline: str) -> str:
+    """The store, and the pipeline's experiment for the runs that follow."""
+    import mlflow
+
+    uri = use_store(tracking)
     mlflow.set_experiment(f"{tracking.experiment_prefix}/{pipeline}")
     return uri
 

@@ -1,27 +1,47 @@
-"""Registering models: the artefact is complete before a version points at it."""
+"""Registering models, and loading a registered version back as the eager module it was."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from mastery.models.artifact import load_trained
 
-def log_and_register(model: nn.Module, input_example: np.ndarray, name: str, tags: dict[str, str]):
-    """Log `model` to the active run with signature and input example, then register it.
+EAGER = "eager"  # run artifact folder: safetensors weights + model.json, what `load_trained` reads
 
-    The input example should hold several rows: torch.export specialises a batch of one.
 
-    Registration happens only after the artefact is fully written, in one call that also
-    sets the version's tags, so a crash never leaves a half-written or untagged version.
+def log_and_register(model: nn.Module, trained_dir: Path, input_example: np.ndarray, name: str, tags: dict[str, str]):
+    """Log `model` to the active run and register it as a new version of `name`.
+
+    Two forms are logged: MLflow's own (pt2, with signature and input example: what
+    `mlflow models serve` and pyfunc load) and the eager weights (`eager/`), from which
+    export and the promotion gate rebuild the exact training-time module. Registration
+    happens last, in one call that also sets the tags, so a crash never leaves a
+    half-written or untagged version. The input example should hold several rows:
+    torch.export specialises a batch of one.
     """
     import mlflow
 
-    model = model.cpu().eval()
+    mlflow.log_artifacts(str(trained_dir), EAGER)
     info = mlflow.pytorch.log_model(
-        model,
+        model.cpu().eval(),
         name="model",
         input_example=input_example,
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
     )
     return mlflow.register_model(info.model_uri, name, tags=tags)
+
+
+def load_version(name: str, ref: str):
+    """(eager model, its meta, the ModelVersion) for `ref`: a version number or an alias."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    version = client.get_model_version(name, ref) if ref.isdigit() else client.get_model_version_by_alias(name, ref)
+    local = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path=EAGER)
+    model, meta = load_trained(Path(local))
+    return model, meta, version

@@ -1,0 +1,1 @@
+"""The Prefect door: flows that sequence the library's steps as tasks, nothing more."""
