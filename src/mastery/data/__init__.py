@@ -1,0 +1,1 @@
+"""Datasets: registry, packaged sources, raw-data contract, splits, augmentation."""

@@ -1,0 +1,110 @@
+"""Built-in datasets and the readers for their packaged sources (all offline)."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from mastery.config import Params
+from mastery.data.raw import DataSourceError, RawData
+from mastery.data.registry import DatasetInfo, register_dataset
+
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def load_digits(params: Params) -> RawData:
+    """sklearn's 1,797 8x8 digits; pixels are integers 0..16, there is no official test split."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    images = bunch.images.astype(np.uint8)[:, None]  # (N, 1, 8, 8)
+    n = len(images)
+    return RawData(
+        images=images,
+        labels=bunch.target.astype(np.int64),
+        source_split=np.full(n, "train"),
+        source="sklearn.datasets.load_digits",
+        declared_rows=n,
+    )
+
+
+def load_fashion_mnist(params: Params) -> RawData:
+    """Fashion-MNIST from IDX files (Debian's dataset-fashion-mnist or the official download)."""
+    directory = Path(params.sources.fashion_mnist_dir)
+    parts = {"train": "train", "test": "t10k"}
+    images, labels, splits, declared = [], [], [], 0
+    for split, prefix in parts.items():
+        x = read_idx(directory / f"{prefix}-images-idx3-ubyte.gz")
+        y = read_idx(directory / f"{prefix}-labels-idx1-ubyte.gz")
+        if len(x) != len(y):
+            raise DataSourceError(f"{directory}: {split} has {len(x)} images but {len(y)} labels")
+        images.append(x[:, None])
+        labels.append(y.astype(np.int64))
+        splits.append(np.full(len(y), split))
+        declared += len(y)
+    return RawData(
+        images=np.concatenate(images),
+        labels=np.concatenate(labels),
+        source_split=np.concatenate(splits),
+        source=str(directory),
+        declared_rows=declared,
+    )
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read a (gzipped) IDX file, checking the payload against the dimensions its header declares."""
+    if not path.is_file():
+        raise DataSourceError(
+            f"{path}: source file not found (install the Debian package dataset-fashion-mnist, "
+            "or point params.yaml sources.fashion_mnist_dir at the official Fashion-MNIST files)"
+        )
+    try:
+        blob = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (EOFError, OSError, zlib.error) as error:
+        raise DataSourceError(f"{path}: corrupt or truncated archive ({error})") from error
+    if len(blob) < 4 or blob[0] != 0 or blob[1] != 0 or blob[2] not in _IDX_DTYPES:
+        raise DataSourceError(f"{path}: not an IDX file (bad magic number)")
+    ndim = blob[3]
+    dims = tuple(int(d) for d in np.frombuffer(blob, ">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_DTYPES[blob[2]])
+    expected = int(np.prod(dims)) * dtype.itemsize
+    payload = len(blob) - 4 - 4 * ndim
+    if payload != expected:
+        raise DataSourceError(
+            f"{path}: header declares shape {dims} ({expected:,} bytes) but the file holds "
+            f"{payload:,} bytes: truncated or corrupt"
+        )
+    return np.frombuffer(blob, dtype, offset=4 + 4 * ndim).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+register_dataset(
+    DatasetInfo(
+        name="digits",
+        shape=(1, 8, 8),
+        classes=tuple(str(d) for d in range(10)),
+        pixel_max=16,
+        rows=(1_700, 1_900),
+        class_fraction=(0.08, 0.12),
+        hflip_safe=False,
+        load=load_digits,
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="fashion_mnist",
+        shape=(1, 28, 28),
+        classes=FASHION_CLASSES,
+        pixel_max=255,
+        rows=(70_000, 70_000),
+        class_fraction=(0.09, 0.11),
+        hflip_safe=True,
+        load=load_fashion_mnist,
+    )
+)

@@ -1,0 +1,22 @@
+"""Input normalisation carried inside the model, so exports and servers take raw [0, 1] pixels."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class Standardize(nn.Module):
+    """(x - mean) / std per channel, with the training split's statistics as buffers."""
+
+    def __init__(self, mean: list[float], std: list[float]):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W)
+        return (x - self.mean) / self.std
+
+
+def with_standardization(model: nn.Module, mean: list[float], std: list[float]) -> nn.Sequential:
+    return nn.Sequential(Standardize(mean, std), model)

@@ -1,0 +1,93 @@
+"""Packaged sources are read strictly; splits are seeded, stratified and content-disjoint."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from mastery.config import Params, SplitConfig
+from mastery.data.prepare import PreparedData, content_hashes, split_indices, write_splits
+from mastery.data.raw import DataSourceError, RawData
+from mastery.data.registry import get_dataset, list_datasets
+from mastery.data.sources import read_idx
+
+PARAMS = Params(pipelines=("quickstart",))
+
+
+def _write_idx(path, array: np.ndarray, truncate: int = 0):
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(payload[: len(payload) - truncate]))
+
+
+def test_registry_knows_builtin_datasets():
+    assert {"digits", "fashion_mnist"} <= set(list_datasets())
+    with pytest.raises(KeyError, match="unknown dataset 'mnist'"):
+        get_dataset("mnist")
+
+
+def test_read_idx_round_trip(tmp_path):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    _write_idx(tmp_path / "x.gz", array)
+    np.testing.assert_array_equal(read_idx(tmp_path / "x.gz"), array)
+
+
+def test_read_idx_names_truncation(tmp_path):
+    _write_idx(tmp_path / "x.gz", np.zeros((10, 28, 28)), truncate=100)
+    with pytest.raises(DataSourceError, match=r"x.gz: header declares shape \(10, 28, 28\).*truncated"):
+        read_idx(tmp_path / "x.gz")
+
+
+def test_read_idx_names_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(DataSourceError, match="missing.gz: source file not found"):
+        read_idx(tmp_path / "missing.gz")
+    (tmp_path / "bad.gz").write_bytes(gzip.compress(b"\x08\x03junk")[:-6])
+    with pytest.raises(DataSourceError, match="bad.gz: corrupt or truncated archive"):
+        read_idx(tmp_path / "bad.gz")
+
+
+def test_digits_splits_are_disjoint_stratified_and_seeded():
+    raw = get_dataset("digits").load(PARAMS)
+    split = SplitConfig(val=0.15, test=0.2)
+    parts = split_indices(raw, split, seed=7)
+    assert sum(len(p) for p in parts.values()) == len(raw.labels)
+    hashes = {name: set(content_hashes(raw.images[idx])) for name, idx in parts.items()}
+    assert not hashes["train"] & hashes["test"] and not hashes["train"] & hashes["val"]
+    assert not hashes["val"] & hashes["test"]
+    test_share = np.bincount(raw.labels[parts["test"]], minlength=10) / np.bincount(raw.labels)
+    assert np.all(np.abs(test_share - 0.2) < 0.03)
+    again = split_indices(raw, split, seed=7)
+    other = split_indices(raw, split, seed=8)
+    assert all(np.array_equal(parts[k], again[k]) for k in parts)
+    assert not np.array_equal(parts["test"], other["test"])
+
+
+def test_duplicated_images_stay_in_one_split():
+    images = np.repeat(np.arange(40, dtype=np.uint8), 2).reshape(80, 1, 1, 1)  # every image twice
+    raw = RawData(images, np.repeat(np.arange(40) % 2, 2), np.full(80, "train"), "test", 80)
+    parts = split_indices(raw, SplitConfig(val=0.25, test=0.25), seed=0)
+    where = {int(images[i].item()): name for name, idx in parts.items() for i in idx}
+    for name, idx in parts.items():
+        assert all(where[int(images[i].item())] == name for i in idx)
+    assert len(where) == 40
+
+
+def test_source_test_split_is_kept_as_test():
+    images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1, 1)
+    source_split = np.array(["train"] * 80 + ["test"] * 20)
+    raw = RawData(images, np.arange(100) % 2, source_split, "test", 100)
+    parts = split_indices(raw, SplitConfig(val=0.25, test=0.5), seed=0)
+    assert sorted(parts["test"]) == list(range(80, 100))
+    assert len(parts["val"]) == 20
+
+
+def test_write_splits_stats_and_reload(tmp_path):
+    raw = get_dataset("digits").load(PARAMS)
+    stats = write_splits(raw, SplitConfig(), seed=1, pixel_max=16, out=tmp_path)
+    data = PreparedData.load(tmp_path)
+    x_train, y_train = data.splits["train"]
+    assert x_train.shape[1:] == (1, 8, 8) and float(x_train.max()) <= 1.0
+    assert stats["mean"][0] == pytest.approx(float(x_train.double().mean()), rel=1e-6)
+    assert stats["std"][0] == pytest.approx(float(x_train.double().std(unbiased=False)), rel=1e-6)
+    assert sum(stats["counts"].values()) == len(raw.labels)
