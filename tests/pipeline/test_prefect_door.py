@@ -15,7 +15,9 @@ from prefect.testing.utilities import prefect_test_harness
 from safetensors.torch import load_file
 
 from flows.training import training_flow
+from mastery.export import read_metadata
 from mastery.steps.catalog import STEPS
+from mastery.tracking.lineage import data_hash, describe, file_digest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,7 +46,15 @@ def test_flow_runs_every_step_then_skips_them_all(project):
     assert len(task_states(first)) == len(STEPS)
     client = MlflowClient()
     assert client.get_registered_model("quickstart-digits").aliases["champion"] == 1
-    assert (project / "exports" / "quickstart" / "model.int8.onnx").is_file()
+    chain = describe("quickstart-digits")  # what `mastery lineage quickstart-digits` prints
+    exports = project / "exports" / "quickstart"
+    assert chain["aliases"] == ["champion"] and chain["version"] == "1"
+    assert chain["onnx_sha256"] == file_digest(exports / "model.onnx", "sha256")
+    assert chain["onnx_int8_sha256"] == file_digest(exports / "model.int8.onnx", "sha256")
+    assert chain["data_hash"] == data_hash(project / "data" / "quickstart" / "prepared")
+    assert read_metadata(exports / "model.int8.onnx")["run_id"] == chain["run_id"]
+    parity = json.loads((exports / "parity.json").read_text())
+    assert [c["name"] for c in parity["checks"]] == ["onnx", "onnx_int8"] and all(c["passed"] for c in parity["checks"])
 
     second = training_flow("quickstart", str(project), return_state=True)
     assert second.is_completed()
