@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,3 +31,28 @@ def project(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def dvc_project(project) -> Path:
+    """`project` made a git + DVC workspace with the repo's stages, code and DVC config."""
+    for name in ("dvc.yaml", ".dvcignore"):
+        shutil.copy(REPO / name, project / name)
+    for name in ("src", ".dvc"):
+        shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    return project
+
+
+def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the venv's dvc in `project`, with MLflow in the project's own SQLite file."""
+    bin_dir = Path(sys.executable).parent
+    env = os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}",
+                        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    return subprocess.run([bin_dir / "dvc", *args], cwd=project, env=env, capture_output=True, text=True, check=False)
+
+
+def edit_yaml(path: Path, mutate) -> None:
+    data = yaml.safe_load(path.read_text())
+    mutate(data)
+    path.write_text(yaml.safe_dump(data))

@@ -86,7 +86,7 @@ def test_write_splits_stats_and_reload(tmp_path):
     raw = get_dataset("digits").load(PARAMS)
     stats = write_splits(raw, SplitConfig(), seed=1, pixel_max=16, out=tmp_path)
     data = PreparedData.load(tmp_path)
-    x_train, y_train = data.splits["train"]
+    x_train, _ = data.splits["train"]
     assert x_train.shape[1:] == (1, 8, 8) and float(x_train.max()) <= 1.0
     assert stats["mean"][0] == pytest.approx(float(x_train.double().mean()), rel=1e-6)
     assert stats["std"][0] == pytest.approx(float(x_train.double().std(unbiased=False)), rel=1e-6)

@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
-import yaml
+from conftest import dvc, edit_yaml
 from mlflow import MlflowClient
 
-REPO = Path(__file__).resolve().parents[2]
 FASHION = Path("/usr/share/datasets/fashion-mnist")
-
-
-@pytest.fixture
-def dvc_project(tmp_path) -> Path:
-    """The repo's pipeline files in a fresh git + DVC workspace, training shrunk to seconds."""
-    for name in ("dvc.yaml", "params.yaml", ".dvcignore"):
-        shutil.copy(REPO / name, tmp_path / name)
-    for name in ("pipelines", "src", ".dvc"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
-    spec = tmp_path / "pipelines" / "quickstart.yaml"
-    spec.write_text(spec.read_text().replace("epochs: 20", "epochs: 2\n  max_batches: 4"))
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    return tmp_path
-
-
-def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-                        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
-    env.pop("PYTEST_CURRENT_TEST", None)
-    return subprocess.run([Path(sys.executable).parent / "dvc", *args], cwd=project, env=env,
-                          capture_output=True, text=True, check=False)
 
 
 def ran(result: subprocess.CompletedProcess) -> list[str]:
@@ -53,8 +28,7 @@ def test_repro_then_noop_then_only_train_onwards(dvc_project):
     again = dvc(dvc_project, "repro", "evaluate@quickstart")
     assert again.returncode == 0 and ran(again) == []
 
-    spec = dvc_project / "pipelines" / "quickstart.yaml"
-    spec.write_text(spec.read_text().replace("lr: 2.0e-3", "lr: 1.0e-3"))
+    edit_yaml(dvc_project / "pipelines" / "quickstart.yaml", lambda s: s["train"]["optimizer"].update(lr=1e-3))
     changed = dvc(dvc_project, "repro", "evaluate@quickstart")
     assert changed.returncode == 0, changed.stderr
     assert ran(changed) == ["train@quickstart", "evaluate@quickstart"]
@@ -68,9 +42,7 @@ def test_corrupt_labels_stop_the_pipeline_at_validate(dvc_project, tmp_path_fact
     blob = bytearray(gzip.decompress(labels.read_bytes()))
     blob[8 + 123] = 10  # one label out of range (header is 8 bytes)
     labels.write_bytes(gzip.compress(bytes(blob)))
-    params = yaml.safe_load((dvc_project / "params.yaml").read_text())
-    params["sources"]["fashion_mnist_dir"] = str(broken)
-    (dvc_project / "params.yaml").write_text(yaml.safe_dump(params))
+    edit_yaml(dvc_project / "params.yaml", lambda p: p["sources"].update(fashion_mnist_dir=str(broken)))
 
     result = dvc(dvc_project, "repro", "evaluate@vision")
     assert result.returncode != 0
@@ -90,9 +62,7 @@ def test_truncated_source_stops_the_pipeline_at_ingest(dvc_project, tmp_path_fac
     images = broken / "train-images-idx3-ubyte.gz"
     blob = gzip.decompress(images.read_bytes())
     images.write_bytes(gzip.compress(blob[: len(blob) // 2]))
-    params = yaml.safe_load((dvc_project / "params.yaml").read_text())
-    params["sources"]["fashion_mnist_dir"] = str(broken)
-    (dvc_project / "params.yaml").write_text(yaml.safe_dump(params))
+    edit_yaml(dvc_project / "params.yaml", lambda p: p["sources"].update(fashion_mnist_dir=str(broken)))
 
     result = dvc(dvc_project, "repro", "evaluate@vision")
     assert result.returncode != 0 and ran(result) == ["ingest@vision"]

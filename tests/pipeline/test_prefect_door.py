@@ -2,24 +2,21 @@
 
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from conftest import dvc
+from flows.training import training_flow
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.testing.utilities import prefect_test_harness
 from safetensors.torch import load_file
 
-from flows.training import training_flow
 from mastery.export import read_metadata
 from mastery.steps.catalog import STEPS
 from mastery.tracking.lineage import data_hash, describe, file_digest
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,24 +80,19 @@ def test_failed_validation_fails_the_flow_with_the_named_cause(project):
     assert "digits" in message and "column 'label'" in message and "expect_column_values_to_be_in_set" in message
 
 
-def test_flow_and_dvc_produce_the_same_model_and_metrics(project, tmp_path_factory):
-    training_flow("quickstart", str(project))
-    other = tmp_path_factory.mktemp("dvc")
-    for name in ("dvc.yaml", ".dvcignore"):
-        shutil.copy(REPO / name, other / name)
-    for name in ("src", ".dvc"):
-        shutil.copytree(REPO / name, other / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
-    for name in ("params.yaml", "pipelines"):
-        (shutil.copytree if (project / name).is_dir() else shutil.copy)(project / name, other / name)
-    subprocess.run(["git", "init", "-q"], cwd=other, check=True)
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "MLFLOW_TRACKING_URI": f"sqlite:///{other}/mlflow.db",
-           "HOME": str(other), "DO_NOT_TRACK": "true"}
-    result = subprocess.run([Path(sys.executable).parent / "dvc", "repro", "evaluate@quickstart"], cwd=other,
-                            env=env, capture_output=True, text=True, check=False)
+def test_flow_and_dvc_produce_the_same_model_and_metrics(dvc_project):
+    """Same seed, same spec: the DVC door (in its own store) and the flow agree exactly."""
+    result = dvc(dvc_project, "repro", "evaluate@quickstart")
     assert result.returncode == 0, result.stderr
-    flow_metrics = json.loads((project / "metrics" / "quickstart.json").read_text())
-    dvc_metrics = json.loads((other / "metrics" / "quickstart.json").read_text())
-    assert flow_metrics == dvc_metrics
-    weights = "models/quickstart/mlp/model.safetensors"
-    a, b = load_file(project / weights), load_file(other / weights)
-    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+    dvc_metrics = json.loads((dvc_project / "metrics" / "quickstart.json").read_text())
+    weights = dvc_project / "models" / "quickstart" / "mlp" / "model.safetensors"
+    dvc_weights = load_file(weights)
+    for path in ("data", "models", "reports", "metrics", "plots", "mlflow.db", "dvc.lock"):
+        target = dvc_project / path
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+
+    training_flow("quickstart", str(dvc_project))
+    assert json.loads((dvc_project / "metrics" / "quickstart.json").read_text()) == dvc_metrics
+    flow_weights = load_file(weights)
+    assert flow_weights.keys() == dvc_weights.keys()
+    assert all(torch.equal(flow_weights[k], dvc_weights[k]) for k in flow_weights)

@@ -4,7 +4,7 @@ a clearly better one is promoted, rollback restores the previous champion."""
 import json
 
 import pytest
-import yaml
+from conftest import edit_yaml
 from mlflow import MlflowClient
 
 from mastery.steps.context import load_context
@@ -16,16 +16,10 @@ from mastery.steps.train import train
 from mastery.tracking import aliases
 
 
-def edit(path, mutate):
-    data = yaml.safe_load(path.read_text())
-    mutate(data)
-    path.write_text(yaml.safe_dump(data))
-
-
 def challenger(project, seed=42, **recipe):
     """Train and register a new version with these training settings, then gate it."""
-    edit(project / "pipelines" / "quickstart.yaml", lambda s: s["train"].update(recipe))
-    edit(project / "params.yaml", lambda p: p.update(seed=seed))
+    edit_yaml(project / "pipelines" / "quickstart.yaml", lambda s: s["train"].update(recipe))
+    edit_yaml(project / "params.yaml", lambda p: p.update(seed=seed))
     ctx = load_context("quickstart")
     train(ctx)
     evaluate(ctx)
@@ -46,7 +40,7 @@ def prepared(project):
 
 def test_gate_scenarios_and_rollback(prepared):
     thresholds = {"test_accuracy": 0.85, "test_f1_macro": 0.85}
-    edit(prepared / "pipelines" / "quickstart.yaml", lambda s: s["gate"].update(thresholds=thresholds))
+    edit_yaml(prepared / "pipelines" / "quickstart.yaml", lambda s: s["gate"].update(thresholds=thresholds))
     first = challenger(prepared, epochs=3, max_batches=None)
     assert first["promoted"] and first["champion_before"] is None and champion() == "1"
 
@@ -72,7 +66,7 @@ def test_gate_scenarios_and_rollback(prepared):
 
 
 def test_blocking_gate_fails_the_step_but_keeps_its_report(prepared):
-    edit(prepared / "pipelines" / "quickstart.yaml", lambda s: s["gate"].update(blocking=True))
+    edit_yaml(prepared / "pipelines" / "quickstart.yaml", lambda s: s["gate"].update(blocking=True))
     with pytest.raises(GateFailed, match="not promoted"):
         challenger(prepared, epochs=1, max_batches=1)
     report = json.loads((prepared / "reports" / "promotion" / "quickstart.json").read_text())
