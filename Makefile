@@ -16,10 +16,12 @@ export ORT_DISABLE_TELEMETRY := 1
 
 ## run: the quickstart pipeline end to end through DVC (PIPELINE=vision for Fashion-MNIST)
 run: $(VENV)/.installed
-	dvc repro evaluate@$(PIPELINE)
+	dvc repro export@$(PIPELINE)
 	@echo
-	@echo "Metrics:   dvc metrics show"
-	@echo "Models:    mlflow ui --backend-store-uri sqlite:///mlflow.db   (then http://127.0.0.1:5000)"
+	mastery lineage --pipeline $(PIPELINE)
+	@echo
+	@echo "Metrics:   .venv/bin/dvc metrics show"
+	@echo "Models:    .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db   (then http://127.0.0.1:5000)"
 
 vision: data-packages
 	$(MAKE) run PIPELINE=vision

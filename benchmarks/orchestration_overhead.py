@@ -25,7 +25,9 @@ report and exports/quickstart/parity.json, so a broken door cannot look fast.
 Prefect's fixed costs are reported on their own lines: the server's start until
 /api/health answers, an empty flow under the ephemeral API and under the running server
 (their difference is the ephemeral API's start-up per run), and the first empty flow in a
-fresh PREFECT_HOME (which also creates the database).
+fresh PREFECT_HOME (which also creates the database). That first flow warms the one
+PREFECT_HOME all ephemeral runs share, so the prefect-ephemeral door is a user's second and
+later runs; the server has its own PREFECT_HOME. Both are temporary, like everything else.
 
     python benchmarks/orchestration_overhead.py                        # repo spec, 3 repeats
     python benchmarks/orchestration_overhead.py --repeats 1 --epochs 2 # a quick check

@@ -119,15 +119,19 @@ def export(pipeline: str = PIPELINE) -> None:
 
 
 @app.command()
-def lineage(model: str = typer.Argument(..., help="name, name@alias or name/version")) -> None:
+def lineage(
+    model: str = typer.Argument(None, help="name, name@alias or name/version"),
+    pipeline: str = typer.Option(None, "--pipeline", "-p", help="or: the champion of this pipeline"),
+) -> None:
     """Print the chain behind a registered model: commit, data, params, run, version, exports."""
-    from mastery.config import load_params
+    from mastery.steps.context import load_context
     from mastery.tracking.lineage import describe
     from mastery.tracking.mlflow_runs import use_store
 
     with _reported("lineage"):
-        use_store(load_params().tracking)
-        chain = describe(model)
+        ctx = load_context(pipeline or "quickstart")
+        use_store(ctx.params.tracking)
+        chain = describe(model or ctx.spec.registered_model)
     for key, value in chain.items():
         console.print(f"{key:>18}  {value}", highlight=False)
 
