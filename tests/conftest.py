@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
 import pytest
 import yaml
 
@@ -28,7 +29,9 @@ def project(tmp_path, monkeypatch) -> Path:
     spec["train"] |= {"epochs": 2, "max_batches": 4}
     spec["gate"]["thresholds"] = {"test_accuracy": 0.2}
     spec_path.write_text(yaml.safe_dump(spec))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)  # a URI set by an earlier test would otherwise win over the env
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

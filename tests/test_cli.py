@@ -43,3 +43,8 @@ def test_lineage_of_a_missing_alias_says_so(project):
     MlflowClient().create_registered_model("quickstart-digits")
     result = runner.invoke(app, ["lineage", "quickstart-digits@champion"])
     assert result.exit_code == 1 and "has no alias 'champion'" in result.stderr
+
+
+def test_lineage_of_an_unknown_model_says_so(project):
+    result = runner.invoke(app, ["lineage", "nope"])
+    assert result.exit_code == 1 and "no registered model 'nope'" in result.stderr

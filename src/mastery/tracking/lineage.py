@@ -89,6 +89,8 @@ def describe(ref: str) -> dict:
 
 
 def _resolve(client, ref: str) -> tuple[str, str]:
+    from mlflow.exceptions import MlflowException
+
     from mastery.errors import MasteryError
 
     if "@" in ref:
@@ -98,7 +100,10 @@ def _resolve(client, ref: str) -> tuple[str, str]:
         return name, version
     else:
         name, alias = ref, "champion"
-    version = client.get_registered_model(name).aliases.get(alias)
+    try:
+        version = client.get_registered_model(name).aliases.get(alias)
+    except MlflowException as error:
+        raise MasteryError(f"no registered model '{name}' in {client.tracking_uri}") from error
     if version is None:
         raise MasteryError(f"model '{name}' has no alias '{alias}'")
     return name, str(version)
