@@ -133,7 +133,7 @@ def lineage(
         use_store(ctx.params.tracking)
         chain = describe(model or ctx.spec.registered_model)
     for key, value in chain.items():
-        console.print(f"{key:>18}  {value}", highlight=False)
+        console.print(f"{key:>18}  {value}", highlight=False, soft_wrap=True)
 
 
 flow_app = typer.Typer(help="The Prefect door: the same steps as a flow.", no_args_is_help=True)
