@@ -69,6 +69,7 @@ QUIET = {
     "DVC_NO_ANALYTICS": "1",
     "GX_ANALYTICS_ENABLED": "false",
     "ORT_DISABLE_TELEMETRY": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # as flows/training.py sets
 }
 GOAL_RATIO, GOAL_SECONDS = 1.05, 3.0
 FLOW = [sys.executable, "flows/training.py", PIPELINE]

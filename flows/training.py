@@ -9,13 +9,18 @@ skips what DVC would skip; a step whose outputs are gone runs again whatever its
 
 from __future__ import annotations
 
+import os
 import sys
 
-from prefect import flow, task
-from prefect.cache_policies import CachePolicy
+# A fresh PREFECT_HOME migrates its database on the first run: over 20 s (Prefect's default
+# limit for the ephemeral API to start) on a busy 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-from mastery.steps.catalog import STEPS, Step
-from mastery.steps.context import load_context
+from prefect import flow, task  # noqa: E402  (reads the setting above at import)
+from prefect.cache_policies import CachePolicy  # noqa: E402
+
+from mastery.steps.catalog import STEPS, Step  # noqa: E402
+from mastery.steps.context import load_context  # noqa: E402
 
 TIMEOUT_SECONDS = 3600
 
