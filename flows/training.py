@@ -16,11 +16,11 @@ import sys
 # limit for the ephemeral API to start) on a busy 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-from prefect import flow, task  # noqa: E402  (reads the setting above at import)
-from prefect.cache_policies import CachePolicy  # noqa: E402
+from prefect import flow, task  # reads the setting above at import
+from prefect.cache_policies import CachePolicy
 
-from mastery.steps.catalog import STEPS, Step  # noqa: E402
-from mastery.steps.context import load_context  # noqa: E402
+from mastery.steps.catalog import STEPS, Step
+from mastery.steps.context import load_context
 
 TIMEOUT_SECONDS = 3600
 

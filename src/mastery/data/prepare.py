@@ -43,7 +43,7 @@ def split_indices(raw: RawData, split: SplitConfig, seed: int) -> dict[str, np.n
 def _carve(assigned, labels, source: str, target: str, fraction: float, rng) -> None:
     for label in np.unique(labels):
         pool = np.flatnonzero((assigned == source) & (labels == label))
-        take = rng.permutation(pool)[: int(round(fraction * len(pool)))]
+        take = rng.permutation(pool)[: round(fraction * len(pool))]
         assigned[take] = target
 
 
@@ -59,7 +59,7 @@ def write_splits(raw: RawData, split: SplitConfig, seed: int, pixel_max: int, ou
         "mean": train.mean(axis=(0, 2, 3)).tolist(),
         "std": train.std(axis=(0, 2, 3)).tolist(),
         "pixel_max": pixel_max,
-        "counts": {name: int(len(idx)) for name, idx in indices.items()},
+        "counts": {name: len(idx) for name, idx in indices.items()},
         "seed": seed,
     }
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from torch import Tensor, nn
@@ -33,7 +34,7 @@ class MLP(nn.Module):
         channels, height, width = config.in_shape
         widths = [channels * height * width, *config.hidden]
         blocks = []
-        for fan_in, fan_out in zip(widths, widths[1:]):
+        for fan_in, fan_out in itertools.pairwise(widths):
             blocks += [nn.Linear(fan_in, fan_out), activation(config.activation)]
             if config.dropout:
                 blocks.append(nn.Dropout(config.dropout))
