@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 import torch
 from conftest import dvc
+from typer.testing import CliRunner
+
 from flows.training import training_flow
+from mastery.cli import app
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -60,7 +63,7 @@ def test_flow_runs_every_step_then_skips_them_all(project):
 
 
 def test_a_missing_output_reruns_its_step_and_what_follows_it(project):
-    training_flow("quickstart", str(project))
+    assert CliRunner().invoke(app, ["flow", "run", "quickstart"]).exit_code == 0  # `mastery flow run`
     shutil.rmtree(project / "models" / "quickstart")
     states = task_states(training_flow("quickstart", str(project), return_state=True))
     assert [states[s.name] for s in STEPS[:3]] == ["Cached"] * 3
