@@ -7,16 +7,15 @@ import numpy as np
 import pytest
 import torch
 from conftest import dvc
-from typer.testing import CliRunner
-
 from flows.training import training_flow
-from mastery.cli import app
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.testing.utilities import prefect_test_harness
 from safetensors.torch import load_file
+from typer.testing import CliRunner
 
+from mastery.cli import app
 from mastery.export import read_metadata
 from mastery.steps.catalog import STEPS
 from mastery.tracking.lineage import data_hash, describe, file_digest
