@@ -39,6 +39,10 @@ class PipelinePaths:
     def candidate(self, name: str) -> Path:
         return self.models / name
 
+    def checkpoints(self, candidate: str) -> Path:
+        """Per-epoch training state: outside DVC's outputs, so a killed `dvc repro` can resume."""
+        return self.root / "checkpoints" / self.pipeline / candidate
+
     @property
     def reports(self) -> Path:
         return self.root / "reports" / self.pipeline

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 from collections.abc import Sequence
 
@@ -11,6 +10,7 @@ from mastery.config import CandidateSpec
 from mastery.data.prepare import PreparedData
 from mastery.models.artifact import build_classifier, save_trained
 from mastery.steps.context import Context
+from mastery.steps.records import write_json
 from mastery.tasks import build_task
 from mastery.tracking import lineage
 from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten
@@ -63,7 +63,7 @@ def train_candidate(
             candidate.train,
             device=resolve_device(ctx.params.device),
             callbacks=[EpochLogger(run.info.run_id), *callbacks],
-            checkpoint_dir=ctx.paths.root / "checkpoints" / ctx.spec.name / candidate.name,
+            checkpoint_dir=ctx.paths.checkpoints(candidate.name),
             fingerprint=fingerprint,
             seed=ctx.params.seed,
             name=f"{ctx.spec.name}/{candidate.name}",
@@ -73,6 +73,6 @@ def train_candidate(
         mlflow.log_metrics({f"best_{k}": v for k, v in best.items() if k != "epoch"})
         out = ctx.paths.candidate(candidate.name)
         save_trained(out, trainer.model, meta | {"params_hash": fingerprint, "data_hash": data_hash})
-        (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
-        (out / "run.json").write_text(json.dumps({"run_id": run.info.run_id, "best": best}, indent=2) + "\n")
+        write_json(out / "history.json", history)
+        write_json(out / "run.json", {"run_id": run.info.run_id, "best": best})
     return best
