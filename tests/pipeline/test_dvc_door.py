@@ -33,6 +33,15 @@ def test_repro_then_noop_then_only_train_onwards(dvc_project):
     assert changed.returncode == 0, changed.stderr
     assert ran(changed) == ["train@quickstart", "evaluate@quickstart"]
 
+    # the local remote works out of the box: push, lose the cache and outputs, pull them back
+    assert dvc(dvc_project, "push").returncode == 0
+    for path in (".dvc/cache", "data", "models"):
+        shutil.rmtree(dvc_project / path)
+    pulled = dvc(dvc_project, "pull", "--with-deps", "evaluate@quickstart")
+    assert pulled.returncode == 0, pulled.stderr
+    assert (dvc_project / "models" / "quickstart" / "mlp" / "model.safetensors").is_file()
+    assert "up to date" in dvc(dvc_project, "status", "evaluate@quickstart").stdout
+
 
 def test_corrupt_labels_stop_the_pipeline_at_validate(dvc_project, tmp_path_factory):
     broken = tmp_path_factory.mktemp("fashion")
