@@ -35,4 +35,5 @@ def list_models() -> list[str]:
 
 
 def _load_families() -> None:
-    from mastery.models import lenet, mlp  # noqa: F401  (each module registers its builders)
+    # each module registers its builders on import
+    from mastery.models import alexnet, efficientnet, lenet, mlp, resnet, vgg, vit  # noqa: F401
