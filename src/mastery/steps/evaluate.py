@@ -16,6 +16,7 @@ from mastery.evaluation import (
 from mastery.models.artifact import load_trained
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
+from mastery.tracking.lineage import LINEAGE_TAGS
 from mastery.tracking.mlflow_runs import configure, log_metrics
 from mastery.tracking.registry import log_and_register
 from mastery.training.device import resolve_device
@@ -71,16 +72,9 @@ def _score_candidate(ctx: Context, name: str, x_test, y_test) -> dict:
 def _register(ctx: Context, name: str, input_example, scored: dict):
     import mlflow
 
-    meta = scored["meta"]
-    tags = {
-        "pipeline": ctx.spec.name,
-        "candidate": name,
-        "model_family": meta["family"],
-        "data_hash": meta["data_hash"],
-        "params_hash": meta["params_hash"],
-        "git_commit": mlflow.get_run(scored["run_id"]).data.tags.get("git_commit", "unknown"),
-        "test_accuracy": f"{scored['scores'].metrics['accuracy']:.4f}",
-    }
+    run_tags = mlflow.get_run(scored["run_id"]).data.tags
+    tags = {key: run_tags[key] for key in LINEAGE_TAGS}
+    tags["test_accuracy"] = f"{scored['scores'].metrics['accuracy']:.4f}"
     with mlflow.start_run(run_id=scored["run_id"]):
         return log_and_register(
             scored["model"], ctx.paths.candidate(name), input_example, ctx.spec.registered_model, tags

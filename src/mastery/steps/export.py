@@ -16,12 +16,10 @@ from mastery.export import (
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
 from mastery.tracking import aliases
-from mastery.tracking.lineage import file_digest
+from mastery.tracking.lineage import LINEAGE_TAGS, file_digest
 from mastery.tracking.mlflow_runs import configure
 from mastery.tracking.registry import load_version
 from mastery.training.inference import predict
-
-LINEAGE_TAGS = ("git_commit", "data_hash", "params_hash", "candidate")
 
 
 def export(ctx: Context) -> dict:

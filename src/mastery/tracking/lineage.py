@@ -9,6 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+# Set on each training run, copied to the model version it becomes, written into its exports.
+LINEAGE_TAGS = ("pipeline", "candidate", "model_family", "git_commit", "data_hash", "params_hash")
+
 
 def git_commit(root: Path = Path(".")) -> str:
     """HEAD's commit, suffixed `-dirty` when tracked files differ from it; `unknown` outside git."""
