@@ -44,11 +44,11 @@ def _run(step: Callable, pipeline: str, quiet: bool = False, **kwargs) -> dict:
 @app.command()
 def models() -> None:
     """List the registered model families with their parameter counts (28x28 input, 10 classes)."""
+    from mastery.evaluation.cost import count_parameters
     from mastery.models import build_model, list_models
 
     for name in list_models():
-        count = sum(p.numel() for p in build_model(name).parameters())
-        console.print(f"{name:<20} {count:>12,} parameters")
+        console.print(f"{name:<20} {count_parameters(build_model(name)):>12,} parameters")
 
 
 @app.command()

@@ -1,0 +1,39 @@
+"""What a model costs to serve: parameters and measured latency at batch 1.
+
+Latency is measured, not estimated from FLOPs: on a CPU at batch 1 the per-operator
+overhead often outweighs the arithmetic, so a model with fewer FLOPs can be slower.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from mastery.training.device import CPU
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.inference_mode()
+def measure_latency_ms(
+    model: nn.Module, in_shape: tuple[int, ...], device: torch.device = CPU, runs: int = 50, warmup: int = 10
+) -> float:
+    """Median wall time of one eager forward pass at batch 1 on `device`, after warm-up."""
+    model = model.to(device).eval()
+    x = torch.rand(1, *in_shape, device=device)
+    timings = []
+    for i in range(warmup + runs):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        started = time.perf_counter()
+        model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if i >= warmup:
+            timings.append(time.perf_counter() - started)
+    return statistics.median(timings) * 1000
