@@ -130,3 +130,24 @@ def _save(fig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=_DPI)
     return path
+
+
+def plot_saliency(
+    images, maps, labels, predicted, class_names: Sequence[str], title: str, path: str | Path
+) -> Path:
+    """Each image above its map overlaid in colour, titled true / predicted class."""
+    from matplotlib.figure import Figure
+
+    n = len(images)
+    fig = Figure(figsize=(1.6 * n, 3.6), layout="constrained")
+    axes = fig.subplots(2, n, squeeze=False)
+    for i in range(n):
+        image = np.asarray(images[i])
+        axes[0, i].imshow(image, cmap="gray")
+        axes[0, i].set_title(f"{class_names[int(labels[i])]}\n-> {class_names[int(predicted[i])]}", fontsize=8)
+        axes[1, i].imshow(image, cmap="gray")
+        axes[1, i].imshow(np.asarray(maps[i]), cmap="jet", alpha=0.5, vmin=0, vmax=1)
+        for ax in axes[:, i]:
+            ax.axis("off")
+    fig.suptitle(f"{title} (true -> predicted)")
+    return _save(fig, path)

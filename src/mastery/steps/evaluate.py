@@ -1,4 +1,4 @@
-"""Evaluate: score every candidate on the test split, register the one validation prefers."""
+"""Evaluate: score every candidate on the test split, compare them, register the one validation prefers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from mastery.evaluation import (
     score_classifier,
     write_plot_data,
 )
+from mastery.evaluation.explain import save_explanations
+from mastery.evaluation.zoo import write_zoo_table, zoo_row
 from mastery.models.artifact import load_trained
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
@@ -23,7 +25,9 @@ from mastery.training.device import resolve_device
 
 
 def evaluate(ctx: Context) -> dict:
-    """Write `metrics/<pipeline>.json`, plots and plot data; register the selected candidate."""
+    """Write `metrics/<pipeline>.json`, plots, plot data and the zoo table; register the selected candidate."""
+    import mlflow
+
     configure(ctx.params.tracking, ctx.spec.name)
     x_test, y_test = PreparedData.load(ctx.paths.prepared).splits["test"]
     scored = {c.name: _score_candidate(ctx, c.name, x_test, y_test) for c in ctx.spec.candidates}
@@ -32,13 +36,18 @@ def evaluate(ctx: Context) -> dict:
     chosen = scored[selected]
     scores: Scores = chosen["scores"]
     write_plot_data(ctx.paths.plots, chosen["history"], scores.labels, scores.predicted, scores.class_names)
+    rows = [s["row"] for s in scored.values()]
+    table = write_zoo_table(rows, ctx.paths.reports / "zoo.md", f"Model zoo: {ctx.spec.name}", _device(ctx))
+    for s in scored.values():
+        with mlflow.start_run(run_id=s["run_id"]):
+            mlflow.log_artifact(str(table), "evaluation")
     version = _register(ctx, selected, x_test[:5].numpy(), chosen)
     summary = {
         "selected": selected,
         "registered_model": ctx.spec.registered_model,
         "version": int(version.version),
         **scores.flat(per_class=False),
-        "candidates": {name: s["scores"].flat(per_class=False) for name, s in scored.items()},
+        "candidates": {name: s["scores"].flat(per_class=False) | s["row"].cost_metrics() for name, s in scored.items()},
     }
     write_json(ctx.paths.metrics, summary)
     write_json(ctx.paths.model_version, {"name": version.name, "version": int(version.version),
@@ -53,20 +62,28 @@ def _score_candidate(ctx: Context, name: str, x_test, y_test) -> dict:
     model, meta = load_trained(directory)
     run = json.loads((directory / "run.json").read_text())
     history = json.loads((directory / "history.json").read_text())
-    scores = score_classifier(model, x_test, y_test, meta["classes"], resolve_device(ctx.params.device))
+    scores = score_classifier(model, x_test, y_test, meta["classes"], _device(ctx))
+    max_batches = mlflow.get_run(run["run_id"]).data.params.get("train.max_batches", "None")
+    row = zoo_row(meta, model, scores, history, _device(ctx), None if max_batches == "None" else int(max_batches))
     figures = ctx.paths.reports / name
     paths = [
         plot_learning_curves(history, figures / "learning_curves.png"),
         plot_confusion_matrix(scores.metrics["confusion_matrix"], meta["classes"], figures / "confusion_matrix.png"),
         plot_roc(scores.labels, scores.probs, meta["classes"], figures / "roc.png"),
     ]
-    log_metrics(run["run_id"], scores.flat())
+    explained = save_explanations(model, x_test[:8], y_test[:8], meta["classes"], figures)
+    paths += [explained] if explained else []
+    log_metrics(run["run_id"], scores.flat() | row.cost_metrics())
     with mlflow.start_run(run_id=run["run_id"]):
         for path in paths:
             mlflow.log_artifact(str(path), "evaluation")
         mlflow.log_dict(scores.metrics, "evaluation/test_metrics.json")
     return {"scores": scores, "best": run["best"], "history": history, "run_id": run["run_id"],
-            "model": model, "meta": meta}
+            "model": model, "meta": meta, "row": row}
+
+
+def _device(ctx: Context):
+    return resolve_device(ctx.params.device)
 
 
 def _register(ctx: Context, name: str, input_example, scored: dict):

@@ -1,0 +1,67 @@
+"""The candidates side by side: what each scores, what it cost to train, what it costs to serve.
+
+One row per candidate; the step writes the table to `reports/<pipeline>/zoo.md` and logs the
+cost figures as metrics on each candidate's run, so MLflow's compare view lines them up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mastery.evaluation.cost import count_parameters, measure_latency_ms
+from mastery.evaluation.scoring import Scores
+from mastery.evaluation.tables import markdown_table
+
+COLUMNS = ("candidate", "family", "test accuracy", "macro-F1", "parameters",
+           "train time (s)", "latency (ms)", "epochs", "batches/epoch")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ZooRow:
+    candidate: str
+    family: str
+    test_accuracy: float
+    test_f1_macro: float
+    n_parameters: int
+    train_seconds: float  # wall time of all epochs, per-epoch validation included
+    latency_ms: float  # median eager forward at batch 1
+    epochs: int
+    max_batches: int | None  # the per-epoch cap of a small budget; None: the whole split
+
+    def cost_metrics(self) -> dict[str, float]:
+        return {"n_parameters": self.n_parameters, "train_seconds": self.train_seconds, "latency_ms": self.latency_ms}
+
+    def cells(self) -> tuple:
+        return (self.candidate, self.family, f"{self.test_accuracy:.4f}", f"{self.test_f1_macro:.4f}",
+                f"{self.n_parameters:,}", f"{self.train_seconds:.1f}", f"{self.latency_ms:.2f}",
+                self.epochs, self.max_batches or "all")  # fmt: skip
+
+
+def zoo_row(
+    meta: dict, model: nn.Module, scores: Scores, history: list[dict], device: torch.device, max_batches: int | None
+) -> ZooRow:
+    """Score and measure one trained candidate (`meta` as `save_trained` wrote it)."""
+    return ZooRow(
+        candidate=meta["candidate"],
+        family=meta["family"],
+        test_accuracy=scores.metrics["accuracy"],
+        test_f1_macro=scores.metrics["f1_macro"],
+        n_parameters=count_parameters(model),
+        train_seconds=sum(record["epoch_seconds"] for record in history),
+        latency_ms=measure_latency_ms(model, tuple(meta["in_shape"]), device),
+        epochs=len(history),
+        max_batches=max_batches,
+    )
+
+
+def write_zoo_table(rows: list[ZooRow], path: Path, title: str, device: torch.device) -> Path:
+    """The rows, best test accuracy first, under a note on how latency was measured."""
+    ranked = sorted(rows, key=lambda row: row.test_accuracy, reverse=True)
+    note = f"Latency: median eager forward pass at batch 1 on `{device}`, after warm-up."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# {title}\n\n{note}\n\n" + markdown_table(COLUMNS, [row.cells() for row in ranked]))
+    return path
