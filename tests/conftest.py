@@ -20,13 +20,15 @@ def project(tmp_path, monkeypatch) -> Path:
     """A copy of the repo's params and specs in tmp_path, with MLflow in a SQLite file there.
 
     The quickstart spec is shrunk to two epochs of a few batches so steps finish in seconds,
-    and its gate lowered to match, so promotion and export run too.
+    its search to two one-epoch trials, and its gate lowered to match, so promotion and
+    export run too.
     """
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
     shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
     spec_path = tmp_path / "pipelines" / "quickstart.yaml"
     spec = yaml.safe_load(spec_path.read_text())
     spec["train"] |= {"epochs": 2, "max_batches": 4}
+    spec["tune"] |= {"trials": 2, "train": {"epochs": 1}}
     spec["gate"]["thresholds"] = {"test_accuracy": 0.2}
     spec_path.write_text(yaml.safe_dump(spec))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -75,6 +75,25 @@ def prepare(pipeline: str = PIPELINE) -> None:
     _run(step, pipeline)
 
 
+WORKERS = typer.Option(None, "--workers", "-w", min=1, help="Worker processes on the study (default: the spec's).")
+
+
+@app.command()
+def tune(pipeline: str = PIPELINE, workers: int = WORKERS) -> None:
+    """Search a candidate's hyperparameters (Optuna); resumes a killed search; train uses the best."""
+    from mastery.steps.tune import tune as step
+
+    _run(step, pipeline, workers=workers)
+
+
+@app.command()
+def nas(pipeline: str = PIPELINE, workers: int = WORKERS) -> None:
+    """Search architectures for accuracy, size and latency (NSGA-II); the chosen one is trained."""
+    from mastery.steps.nas import nas as step
+
+    _run(step, pipeline, workers=workers)
+
+
 @app.command()
 def train(pipeline: str = PIPELINE, progress: bool = typer.Option(True, help="Show a progress bar.")) -> None:
     """Train every candidate of the pipeline, logging each as an MLflow run."""
@@ -146,3 +165,15 @@ def flow_run(pipeline: str = typer.Argument("quickstart")) -> None:
     from flows.training import training_flow
 
     training_flow(pipeline)
+
+
+@flow_app.command("search")
+def flow_search(
+    pipeline: str = typer.Argument("quickstart"),
+    kind: str = typer.Option("tune", help="tune | nas"),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Concurrent worker tasks."),
+) -> None:
+    """Run a search with its workers as concurrent Prefect tasks."""
+    from flows.search import search_flow
+
+    console.print_json(json.dumps(search_flow(pipeline, kind, workers), default=str))

@@ -32,6 +32,15 @@ class PipelinePaths:
         """GX result JSON and data docs."""
         return self.root / "reports" / "validation" / self.pipeline
 
+    def search(self, kind: str) -> Path:
+        """What a search (`tune` or `nas`) hands to train: the chosen configuration and its record."""
+        return self.root / "search" / self.pipeline / kind
+
+    @property
+    def studies(self) -> Path:
+        """Optuna's study databases: the search's memory, kept out of DVC so a killed search resumes."""
+        return self.root / "studies"
+
     @property
     def models(self) -> Path:
         return self.root / "models" / self.pipeline
@@ -56,6 +65,11 @@ class PipelinePaths:
     def promotion(self) -> Path:
         """The gate's decision, with every check and its figures."""
         return self.root / "reports" / "promotion" / f"{self.pipeline}.json"
+
+    @property
+    def transfer(self) -> Path:
+        """The transfer-learning comparison (table, JSON, plot) and its target data's validation."""
+        return self.root / "reports" / "transfer" / self.pipeline
 
     @property
     def exports(self) -> Path:

@@ -1,19 +1,23 @@
 """Typed, validated configuration: `params.yaml` and pipeline specs, parsed once at the edge."""
 
-from mastery.config.loading import load_params, load_spec
+from mastery.config.loading import load_params, load_spec, override
 from mastery.config.schema import (
     AugmentationConfig,
     CandidateSpec,
+    Distribution,
     EarlyStoppingConfig,
     ExportConfig,
     GateConfig,
+    NasConfig,
     OptimizerConfig,
     Params,
     PipelineSpec,
     SchedulerConfig,
+    SearchConfig,
     SplitConfig,
     TrackingConfig,
     TrainConfig,
+    TuneConfig,
 )
 from mastery.config.strict import ConfigError
 
@@ -21,16 +25,21 @@ __all__ = [
     "AugmentationConfig",
     "CandidateSpec",
     "ConfigError",
+    "Distribution",
     "EarlyStoppingConfig",
     "ExportConfig",
     "GateConfig",
+    "NasConfig",
     "OptimizerConfig",
     "Params",
     "PipelineSpec",
     "SchedulerConfig",
+    "SearchConfig",
     "SplitConfig",
     "TrackingConfig",
     "TrainConfig",
+    "TuneConfig",
     "load_params",
     "load_spec",
+    "override",
 ]

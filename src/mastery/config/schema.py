@@ -69,6 +69,73 @@ class CandidateSpec:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """One searchable value: `choices`, or a `low`..`high` range (ints give an int range).
+
+    `per` names an earlier integer key; the value is then sampled once per unit of it and
+    becomes a list (channels per conv block), which makes the space define-by-run. Keys are
+    dotted paths into the candidate; a key without a dot (`blocks`) only counts for `per`.
+    """
+
+    choices: tuple[Any, ...] | None = None
+    low: int | float | None = None
+    high: int | float | None = None
+    log: bool = False
+    step: int | float | None = None
+    per: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """What tune and nas share: the space, the budget, and where the study lives.
+
+    `space` keys are dotted paths into a candidate (`train.optimizer.lr`, `params.dropout`);
+    `train` overrides the training recipe during the search only (fewer epochs or batches).
+    """
+
+    space: dict[str, Distribution] = field(default_factory=dict)
+    trials: int = 20  # completed + pruned trials the study ends with
+    timeout_minutes: float | None = None  # wall-time cap of one invocation
+    workers: int = 1  # processes on one study (`--workers` overrides)
+    train: dict[str, Any] = field(default_factory=dict)
+    storage: str | None = None  # an RDB URL; default: SQLite under studies/
+    heartbeat_seconds: int = 10  # a trial silent for `grace_seconds` is failed and retried
+    grace_seconds: int = 30
+    max_retries: int = 2
+
+
+@dataclass(frozen=True)
+class TuneConfig(SearchConfig):
+    candidate: str | None = None  # which candidate to tune; default the first
+    metric: str = "val_accuracy"
+    direction: Literal["maximize", "minimize"] = "maximize"
+    sampler: Literal["tpe", "random", "cmaes", "gp"] = "tpe"
+    pruner: Literal["median", "hyperband", "none"] = "median"
+
+
+Objective = Literal["val_accuracy", "n_parameters", "latency_ms"]
+
+
+@dataclass(frozen=True)
+class ChoiceRule:
+    """Pick one architecture from the Pareto front: the lowest `prefer` among those within
+    `tolerance` (absolute) of the best validation accuracy."""
+
+    tolerance: float = 0.005
+    prefer: Literal["n_parameters", "latency_ms"] = "n_parameters"
+
+
+@dataclass(frozen=True)
+class NasConfig(SearchConfig):
+    candidate: CandidateSpec = field(default_factory=lambda: CandidateSpec("nas", "convnet"))
+    objectives: tuple[Objective, ...] = ("val_accuracy", "n_parameters", "latency_ms")
+    sampler: Literal["nsga2", "tpe", "random"] = "nsga2"
+    population: int = 16  # NSGA-II generation size
+    choose: ChoiceRule = field(default_factory=ChoiceRule)
+    latency_device: str = "cpu"  # where the model will serve from
+
+
+@dataclass(frozen=True)
 class SplitConfig:
     val: float = 0.1  # fraction of the training pool
     test: float = 0.2  # used only when the source has no test split of its own
@@ -101,6 +168,23 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class TransferConfig:
+    """A trained candidate adapted to another dataset (textbook ch. 9; `mastery transfer`).
+
+    Feature extraction and fine-tuning are compared with training from scratch, on one
+    budget (`train`), at each number of target training examples in `sizes`.
+    """
+
+    source: str  # the pipeline's candidate whose trained weights are the starting point
+    dataset: str  # the target dataset, by its registered name
+    sizes: tuple[int | Literal["all"], ...] = (100, 500, "all")  # target training examples
+    backbone_lr_scale: float = 0.1  # fine-tuning: lr of the pretrained features relative to the head
+    unfreeze_after: int = 0  # fine-tuning: epochs of the new head alone before every layer trains
+    split: SplitConfig = field(default_factory=SplitConfig)  # of the target dataset
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
     name: str
     dataset: str
@@ -111,6 +195,10 @@ class PipelineSpec:
     selection_metric: str = "val_accuracy"  # picks the candidate to register (higher wins)
     gate: GateConfig = field(default_factory=GateConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    transfer: TransferConfig | None = None
+    train: TrainConfig = field(default_factory=TrainConfig)  # the recipe every candidate starts from
+    tune: TuneConfig | None = None
+    nas: NasConfig | None = None
 
     def candidate(self, name: str) -> CandidateSpec:
         for candidate in self.candidates:

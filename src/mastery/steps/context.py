@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from mastery.config import Params, PipelineSpec, load_params, load_spec
+from mastery.config import CandidateSpec, Params, PipelineSpec, load_params, load_spec
 from mastery.data.registry import DatasetInfo, get_dataset
 from mastery.paths import PipelinePaths
 
@@ -19,6 +20,13 @@ class Context:
     @property
     def dataset(self) -> DatasetInfo:
         return get_dataset(self.spec.dataset)
+
+    @cached_property
+    def candidates(self) -> tuple[CandidateSpec, ...]:
+        """The declared candidates with what `tune` and `nas` chose applied: what train trains."""
+        from mastery.search.results import searched_candidates
+
+        return searched_candidates(self.spec, self.paths)
 
 
 def load_context(pipeline: str, root: str | Path = ".") -> Context:

@@ -30,7 +30,7 @@ def evaluate(ctx: Context) -> dict:
 
     configure(ctx.params.tracking, ctx.spec.name)
     x_test, y_test = PreparedData.load(ctx.paths.prepared).splits["test"]
-    scored = {c.name: _score_candidate(ctx, c.name, x_test, y_test) for c in ctx.spec.candidates}
+    scored = {c.name: _score_candidate(ctx, c.name, x_test, y_test) for c in ctx.candidates}
     metric = ctx.spec.selection_metric
     selected = max(scored, key=lambda name: scored[name]["best"][metric])
     chosen = scored[selected]

@@ -24,7 +24,20 @@ def train(ctx: Context, callbacks: Sequence[Callback] = ()) -> dict[str, dict]:
     data = PreparedData.load(ctx.paths.prepared)
     data_hash = lineage.data_hash(ctx.paths.prepared)
     shutil.rmtree(ctx.paths.models, ignore_errors=True)
-    return {c.name: train_candidate(ctx, c, data, data_hash, callbacks) for c in ctx.spec.candidates}
+    return {c.name: train_candidate(ctx, c, data, data_hash, callbacks) for c in ctx.candidates}
+
+
+def candidate_meta(ctx: Context, candidate: CandidateSpec, data: PreparedData) -> dict:
+    """What rebuilds the candidate's model: family, params, input shape, classes, statistics."""
+    return {
+        "candidate": candidate.name,
+        "family": candidate.model,
+        "params": candidate.params,
+        "in_shape": list(ctx.dataset.shape),
+        "classes": list(ctx.dataset.classes),
+        "mean": data.mean,
+        "std": data.std,
+    }
 
 
 def train_candidate(
@@ -33,16 +46,7 @@ def train_candidate(
     import mlflow
 
     seed_everything(ctx.params.seed, ctx.params.deterministic)
-    info = ctx.dataset
-    meta = {
-        "candidate": candidate.name,
-        "family": candidate.model,
-        "params": candidate.params,
-        "in_shape": list(info.shape),
-        "classes": list(info.classes),
-        "mean": data.mean,
-        "std": data.std,
-    }
+    meta = candidate_meta(ctx, candidate, data)
     fingerprint = lineage.params_hash({"candidate": dataclasses.asdict(candidate), "seed": ctx.params.seed, "data": data_hash})
     tags = {
         "pipeline": ctx.spec.name,

@@ -1,0 +1,93 @@
+"""A configurable CNN (textbook ch. 5 and 9): the space architecture search explores.
+
+Each block is conv -> [batch-norm] -> activation, optionally followed by a second conv whose
+output is added back (an identity skip, as in ResNet's basic block), then a 2x2 pool while
+the map is larger than 4x4. Global average pooling ends the features, so the parameter count
+does not grow with the input size, and a linear or one-hidden-layer head classifies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from mastery.models.mlp import activation
+from mastery.models.registry import register_model
+
+
+@dataclass(frozen=True)
+class ConvNetConfig:
+    in_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
+    num_classes: int = 10
+    channels: tuple[int, ...] = (16, 32)  # one conv block each
+    kernels: tuple[int, ...] = (3, 3)  # odd sizes, one per block
+    pool: str = "max"  # max | avg
+    residual: bool = False
+    batch_norm: bool = True
+    activation: str = "relu"
+    dropout: float = 0.0  # before the classifier
+    head: int = 0  # hidden width of the classifier; 0 = linear
+
+
+class ConvBlock(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, config: ConvNetConfig):
+        super().__init__()
+        self.conv = self._conv_norm(in_channels, out_channels, kernel, config)
+        self.act = activation(config.activation)
+        self.inner = self._conv_norm(out_channels, out_channels, kernel, config) if config.residual else None
+
+    @staticmethod
+    def _conv_norm(in_channels: int, out_channels: int, kernel: int, config: ConvNetConfig) -> nn.Sequential:
+        conv = nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=not config.batch_norm)
+        return nn.Sequential(conv, nn.BatchNorm2d(out_channels) if config.batch_norm else nn.Identity())
+
+    def forward(self, x: Tensor) -> Tensor:  # (B, C_in, H, W)
+        out = self.act(self.conv(x))  # (B, C_out, H, W)
+        if self.inner is not None:
+            out = self.act(out + self.inner(out))  # identity skip around the second conv
+        return out
+
+
+class ConvNet(nn.Module):
+    def __init__(self, config: ConvNetConfig):
+        super().__init__()
+        if len(config.kernels) != len(config.channels) or any(k % 2 == 0 for k in config.kernels):
+            raise ValueError(f"need one odd kernel size per block, got {config.kernels} for {config.channels}")
+        self.config = config
+        pool = nn.MaxPool2d if config.pool == "max" else nn.AvgPool2d
+        layers: list[nn.Module] = []
+        channels, side = config.in_shape[0], min(config.in_shape[1:])
+        for out, kernel in zip(config.channels, config.kernels, strict=True):
+            layers.append(ConvBlock(channels, out, kernel, config))  # (B, out, side, side)
+            if side > 4:
+                layers.append(pool(2))  # (B, out, side/2, side/2)
+                side //= 2
+            channels = out
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())  # (B, C_last)
+        hidden = [nn.Linear(channels, config.head), activation(config.activation)] if config.head else []
+        self.head = nn.Sequential(
+            *hidden, nn.Dropout(config.dropout), nn.Linear(config.head or channels, config.num_classes)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W)
+        return self.head(self.features(x))  # (B, num_classes)
+
+
+@register_model
+def convnet(
+    in_shape=(1, 28, 28),
+    num_classes=10,
+    channels=(16, 32),
+    kernels=3,
+    pool="max",
+    residual=False,
+    batch_norm=True,
+    activation="relu",
+    dropout=0.0,
+    head=0,
+):
+    """One block per entry of `channels`; `kernels` is one size for all blocks or one per block."""
+    kernels = (kernels,) * len(channels) if isinstance(kernels, int) else tuple(kernels)
+    return ConvNet(ConvNetConfig(tuple(in_shape), num_classes, tuple(channels), kernels, pool, residual, batch_norm,
+                                 activation, dropout, head))

@@ -1,0 +1,228 @@
+"""The two searches over one runner: `tune` (hyperparameters of a declared candidate,
+single objective, pruned) and `nas` (architectures of a family, multi-objective).
+
+Each trial trains a candidate through the same Trainer as `mastery train`, so what the
+search measures is what training will reproduce.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mastery.config import CandidateSpec, NasConfig, SearchConfig, TuneConfig, override
+from mastery.data.prepare import PreparedData
+from mastery.errors import MasteryError
+from mastery.evaluation.cost import count_parameters, measure_latency_ms
+from mastery.models.artifact import build_classifier
+from mastery.search.space import suggest
+from mastery.search.tracking import trial_run
+from mastery.steps.context import Context
+from mastery.steps.train import candidate_meta
+from mastery.tasks import build_task
+from mastery.tracking.mlflow_runs import EpochLogger
+from mastery.training.device import resolve_device, seed_everything
+from mastery.training.trainer import Callback, Trainer, TrainingDiverged
+
+MAXIMIZE = {"val_accuracy": "maximize", "n_parameters": "minimize", "latency_ms": "minimize"}
+
+
+class Search:
+    kind: str
+    config: SearchConfig
+    base: CandidateSpec
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    @property
+    def directions(self) -> list[str]:
+        raise NotImplementedError
+
+    def sampler(self, seed: int):
+        raise NotImplementedError
+
+    def pruner(self):
+        import optuna
+
+        return optuna.pruners.NopPruner()
+
+    def callbacks(self, trial) -> list[Callback]:
+        return []
+
+    def score(self, trial, trainer: Trainer, run_id: str) -> float | tuple[float, ...]:
+        raise NotImplementedError
+
+    def definition(self) -> dict[str, Any]:
+        """What makes two searches the same search (trial count and workers do not)."""
+        config = dataclasses.asdict(self.config)
+        for key in ("trials", "timeout_minutes", "workers", "storage", "heartbeat_seconds", "grace_seconds"):
+            config.pop(key)
+        return {"kind": self.kind, "base": dataclasses.asdict(self.base), "search": config,
+                "seed": self.ctx.params.seed}
+
+    def trial_candidate(self, values: dict[str, Any]) -> CandidateSpec:
+        """The base candidate on the search's (shorter) recipe, with the trial's values."""
+        where = f"{self.ctx.paths.spec}: {self.kind}"
+        return override(override(self.base, {"train": self.config.train}, where), values, where)
+
+    def objective(self, data: PreparedData, study_run_id: str) -> Callable:
+        import optuna
+
+        def run(trial):
+            values = suggest(trial, self.config.space)
+            candidate = self.trial_candidate(values)
+            seed_everything(self.ctx.params.seed, self.ctx.params.deterministic)
+            name = f"{self.ctx.spec.name}/{self.kind}/trial-{trial.number}"
+            with trial_run(study_run_id, trial, name, values) as run_id:
+                trainer = Trainer(
+                    build_classifier(candidate_meta(self.ctx, candidate, data)),
+                    build_task(self.ctx.spec.task),
+                    candidate.train,
+                    device=resolve_device(self.ctx.params.device),
+                    callbacks=[EpochLogger(run_id), *self.callbacks(trial)],
+                    seed=self.ctx.params.seed,
+                    name=name,
+                )
+                try:
+                    trainer.fit(data.splits["train"], data.splits["val"])
+                except TrainingDiverged as error:  # a bad configuration, not a broken search
+                    trial.set_user_attr("diverged", str(error))
+                    raise optuna.TrialPruned(str(error)) from error
+                return self.score(trial, trainer, run_id)
+
+        return run
+
+    def finish(self, study, directory: Path) -> dict:
+        raise NotImplementedError
+
+
+class TuneSearch(Search):
+    kind = "tune"
+
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        self.config: TuneConfig = ctx.spec.tune
+        name = self.config.candidate or ctx.spec.candidates[0].name
+        self.base = ctx.spec.candidate(name)
+
+    @property
+    def directions(self) -> list[str]:
+        return [self.config.direction]
+
+    def sampler(self, seed: int):
+        import optuna
+
+        samplers = {
+            "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+            "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+            "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False),
+            "gp": lambda: optuna.samplers.GPSampler(seed=seed),
+        }
+        return samplers[self.config.sampler]()
+
+    def pruner(self):
+        import optuna
+
+        epochs = self.trial_candidate({}).train.epochs
+        pruners = {
+            "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+            "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs),
+            "none": optuna.pruners.NopPruner,
+        }
+        return pruners[self.config.pruner]()
+
+    def callbacks(self, trial) -> list[Callback]:
+        return [ReportToTrial(trial, self.config.metric)]
+
+    def score(self, trial, trainer: Trainer, run_id: str) -> float:
+        best = trainer.best_record()
+        if self.config.metric not in best:
+            raise MasteryError(f"tune.metric '{self.config.metric}' is not recorded; records have {sorted(best)}")
+        return best[self.config.metric]
+
+    def finish(self, study, directory: Path) -> dict:
+        completed = [t for t in study.trials if t.state.name == "COMPLETE"]
+        if not completed:
+            raise MasteryError(f"study '{study.study_name}': no trial completed; see the trials' runs in MLflow")
+        best = study.best_trial
+        return {"candidate": self.base.name, "values": best.user_attrs["values"], "metric": self.config.metric,
+                "value": best.value, "trial": best.number}
+
+
+class ReportToTrial(Callback):
+    """Reports the validation metric every epoch and stops a trial the pruner gives up on."""
+
+    def __init__(self, trial, metric: str):
+        self.trial, self.metric = trial, metric
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        import optuna
+
+        self.trial.report(record[self.metric], record["epoch"])
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"epoch {record['epoch']}: {self.metric} {record[self.metric]:.4f}")
+
+
+class NasSearch(Search):
+    kind = "nas"
+
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        self.config: NasConfig = ctx.spec.nas
+        self.base = self.config.candidate
+
+    @property
+    def directions(self) -> list[str]:
+        return [MAXIMIZE[o] for o in self.config.objectives]
+
+    def sampler(self, seed: int):
+        import optuna
+
+        samplers = {
+            "nsga2": lambda: optuna.samplers.NSGAIISampler(population_size=self.config.population, seed=seed),
+            "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+            "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+        }
+        return samplers[self.config.sampler]()
+
+    def score(self, trial, trainer: Trainer, run_id: str) -> tuple[float, ...]:
+        from mastery.tracking.mlflow_runs import log_metrics
+
+        measures = {
+            "val_accuracy": trainer.best_record()["val_accuracy"],
+            "n_parameters": count_parameters(trainer.model),
+            "latency_ms": measure_latency_ms(trainer.model, tuple(self.ctx.dataset.shape),
+                                             resolve_device(self.config.latency_device)),
+        }
+        for key, value in measures.items():
+            trial.set_user_attr(key, value)
+        log_metrics(run_id, measures)
+        return tuple(measures[o] for o in self.config.objectives)
+
+    def finish(self, study, directory: Path) -> dict:
+        front = study.best_trials
+        if not front:
+            raise MasteryError(f"study '{study.study_name}': no trial completed; see the trials' runs in MLflow")
+        chosen = choose(front, self.config.choose.tolerance, self.config.choose.prefer)
+        from mastery.steps.records import write_json
+
+        write_json(directory / "pareto.json", [_describe(t) for t in front])
+        return {"candidate": self.base.name, "model": self.base.model, "values": chosen.user_attrs["values"],
+                "trial": chosen.number, **{k: chosen.user_attrs[k] for k in MAXIMIZE}}
+
+
+def choose(front: list, tolerance: float, prefer: str):
+    """The lowest `prefer` among front trials within `tolerance` of the best validation accuracy."""
+    best = max(t.user_attrs["val_accuracy"] for t in front)
+    eligible = [t for t in front if t.user_attrs["val_accuracy"] >= best - tolerance]
+    return min(eligible, key=lambda t: (t.user_attrs[prefer], -t.user_attrs["val_accuracy"]))
+
+
+def _describe(trial) -> dict:
+    return {"trial": trial.number, "values": trial.user_attrs["values"], **{k: trial.user_attrs[k] for k in MAXIMIZE}}
+
+
+SEARCHES: dict[str, type[Search]] = {"tune": TuneSearch, "nas": NasSearch}
