@@ -12,7 +12,7 @@ export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: run vision test test-all bench setup data-packages clean
+.PHONY: run vision transfer test test-all bench setup data-packages clean
 
 ## run: the quickstart pipeline end to end through DVC (PIPELINE=vision for Fashion-MNIST)
 run: $(VENV)/.installed
@@ -25,6 +25,10 @@ run: $(VENV)/.installed
 
 vision: data-packages
 	$(MAKE) run PIPELINE=vision
+
+## transfer: the vision LeNet-5 adapted to 5,000 MNIST digits (reports/transfer/vision/)
+transfer: $(VENV)/.installed data-packages
+	dvc repro transfer
 
 ## test: the default (fast) test suite
 test: $(VENV)/.installed data-packages

@@ -138,6 +138,14 @@ def export(pipeline: str = PIPELINE) -> None:
 
 
 @app.command()
+def transfer(pipeline: str = typer.Option("vision", "--pipeline", "-p", help="Pipeline spec with a `transfer` section")) -> None:
+    """Adapt a trained candidate to the spec's target dataset: feature extraction and fine-tuning vs scratch."""
+    from mastery.steps.transfer import transfer as step
+
+    _run(step, pipeline)
+
+
+@app.command()
 def lineage(
     model: str = typer.Argument(None, help="name, name@alias or name/version"),
     pipeline: str = typer.Option(None, "--pipeline", "-p", help="or: the champion of this pipeline"),

@@ -151,3 +151,15 @@ def plot_saliency(
             ax.axis("off")
     fig.suptitle(f"{title} (true -> predicted)")
     return _save(fig, path)
+
+
+def plot_accuracy_vs_examples(results: list[dict], labels: dict[str, str], path: str | Path) -> Path:
+    """Test accuracy against the number of training examples, one line per mode (log x axis)."""
+    fig, [ax] = _figure(1, size=(6, 4.5))
+    for mode, label in labels.items():
+        points = sorted((r["examples"], r["test_accuracy"]) for r in results if r["mode"] == mode)
+        ax.plot(*zip(*points), marker="o", label=label)
+    ax.set(xscale="log", xlabel="target training examples", ylabel="test accuracy", title="transfer learning")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)

@@ -18,28 +18,42 @@ from torch.optim.lr_scheduler import (
 from mastery.config import OptimizerConfig, SchedulerConfig
 
 
-def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Split trainable parameters so only weight matrices and kernels are decayed.
+def _param_groups(model: nn.Module, cfg: OptimizerConfig, backbone_lr_scale: float) -> list[dict[str, Any]]:
+    """Split parameters so only weight matrices and kernels are decayed, and the backbone
+    (the model's `features`) learns at `lr x backbone_lr_scale`.
 
     Biases and normalisation scales/shifts (the 1-D parameters) do not cause overfitting
     through their size; shrinking them only fights the layers that rescale activations.
+    A pretrained backbone fine-tuned at the head's rate forgets what it knew (discriminative
+    learning rates, Howard & Ruder 2018). Frozen parameters are included: they get no gradient,
+    hence no update, until they are unfrozen.
     """
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in trainable if p.ndim > 1], "weight_decay": weight_decay},
-        {"params": [p for p in trainable if p.ndim <= 1], "weight_decay": 0.0},
-    ]
+    backbone = {id(p) for p in _features(model).parameters()} if backbone_lr_scale != 1 else set()
+    groups = []
+    for in_backbone, scale in ((True, backbone_lr_scale), (False, 1.0)):
+        params = [p for p in model.parameters() if (id(p) in backbone) == in_backbone]
+        groups += [
+            {"params": [p for p in params if p.ndim > 1], "weight_decay": cfg.weight_decay, "lr": cfg.lr * scale},
+            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0, "lr": cfg.lr * scale},
+        ]
     return [group for group in groups if group["params"]]
 
 
-def build_optimizer(model: nn.Module, cfg: OptimizerConfig) -> Optimizer:
+def _features(model: nn.Module) -> nn.Module:
+    for module in model.modules():
+        if isinstance(getattr(module, "features", None), nn.Module):
+            return module.features
+    raise ValueError(f"{type(model).__name__} has no `features` to give a learning rate of its own")
+
+
+def build_optimizer(model: nn.Module, cfg: OptimizerConfig, backbone_lr_scale: float = 1.0) -> Optimizer:
     """The optimizer `cfg.name` over `model`, with weight decay on weights only.
 
     `weight_decay` is an L2 penalty added to the gradient, except for adamw, where it is
     decoupled from the adaptive step. For rmsprop, `cfg.momentum` is the decay rate of the
     running average of squared gradients (the textbook's rho), not heavy-ball momentum.
     """
-    groups = _param_groups(model, cfg.weight_decay)
+    groups = _param_groups(model, cfg, backbone_lr_scale)
     match cfg.name:
         case "sgd":
             return torch.optim.SGD(groups, lr=cfg.lr)
@@ -98,10 +112,11 @@ class LRSchedule:
                 )
                 return cls(optimizer, plateau)
             case "onecycle":
-                peak = cfg.max_lr or optimizer.param_groups[0]["lr"]
+                top = max(group["lr"] for group in optimizer.param_groups)
+                peak = (cfg.max_lr or top) / top  # each group peaks in proportion to its lr
                 cycle = OneCycleLR(
                     optimizer,
-                    max_lr=peak,
+                    max_lr=[group["lr"] * peak for group in optimizer.param_groups],
                     total_steps=epochs * steps_per_epoch,
                     pct_start=0.5,
                     cycle_momentum=False,

@@ -57,6 +57,7 @@ class Trainer:
         fingerprint: str = "",
         seed: int = 0,
         name: str = "model",
+        backbone_lr_scale: float = 1.0,  # the lr of `features` relative to the rest (fine-tuning)
     ):
         self.name = name  # names the run in progress bars and errors
         self.config = config
@@ -67,7 +68,7 @@ class Trainer:
         self.fingerprint = fingerprint  # a checkpoint resumes only the run it was made by
         initialize(model, config.init)
         self.model = model.to(device)
-        self.optimizer = build_optimizer(self.model, config.optimizer)
+        self.optimizer = build_optimizer(self.model, config.optimizer, backbone_lr_scale)
         self.augment = Augmenter(config.augmentation)
         self.shuffle_rng = torch.Generator().manual_seed(seed)
         self.augment_rng = torch.Generator(device).manual_seed(seed + 1)

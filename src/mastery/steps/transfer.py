@@ -1,0 +1,103 @@
+"""Transfer: a trained candidate adapted to a small target dataset, by feature extraction and by
+fine-tuning, against training from scratch (textbook ch. 9).
+
+Every mode trains on the same budget, seed and examples, so at each number of target examples
+the table says what the pretrained backbone is worth. Writes `reports/transfer/<pipeline>/`
+(transfer.md, transfer.json, transfer.png, the target data's validation) and logs a run per
+mode and size, nested under one run that holds the table and the plot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+from mastery.config.schema import TransferConfig
+from mastery.data.prepare import PreparedData, write_splits
+from mastery.data.registry import get_dataset
+from mastery.data.subsets import balanced_subset
+from mastery.errors import MasteryError
+from mastery.evaluation import score_classifier
+from mastery.evaluation.plots import plot_accuracy_vs_examples
+from mastery.evaluation.transfer import MODES, write_transfer_table
+from mastery.models.artifact import build_classifier, load_trained
+from mastery.steps.context import Context
+from mastery.steps.records import write_json
+from mastery.tasks import build_task
+from mastery.tracking import lineage
+from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten, log_metrics
+from mastery.training.device import resolve_device, seed_everything
+from mastery.training.trainer import Trainer
+from mastery.training.transfer import UnfreezeFeatures, freeze, transplant_features
+from mastery.validation import validate_raw
+
+
+def transfer(ctx: Context) -> dict:
+    """Train every mode at every size on the target; write and log the comparison."""
+    import mlflow
+
+    cfg = ctx.spec.transfer
+    if cfg is None:
+        raise MasteryError(f"pipeline '{ctx.spec.name}' has no `transfer` section")
+    source, source_meta = load_trained(ctx.paths.candidate(cfg.source))
+    data, meta = _target(ctx, cfg, source_meta)
+    x_train, y_train = data.splits["train"]
+    configure(ctx.params.tracking, f"{ctx.spec.name}-transfer")
+    tags = {"pipeline": ctx.spec.name, "source": cfg.source, "source_params_hash": source_meta["params_hash"],
+            "git_commit": lineage.git_commit(ctx.paths.root)}
+    results = []
+    with mlflow.start_run(run_name=f"{ctx.spec.name}/transfer", tags=tags):
+        mlflow.log_params(flatten({"transfer": dataclasses.asdict(cfg)}))
+        for size in cfg.sizes:
+            subset = balanced_subset(y_train.numpy(), len(y_train) if size == "all" else size, ctx.params.seed)
+            for mode in MODES:
+                results.append(_train_mode(ctx, mode, source[1], meta, (x_train[subset], y_train[subset]), data))
+        report = {"source": f"{ctx.spec.name}/{cfg.source}", "dataset": cfg.dataset, "modes": list(MODES),
+                  "budget": dataclasses.asdict(cfg.train), "results": results}
+        out = ctx.paths.transfer
+        write_json(out / "transfer.json", report)
+        note = (f"`{cfg.source}` trained on `{ctx.spec.dataset}`, adapted to `{cfg.dataset}`; test accuracy on "
+                f"{len(data.splits['test'][1]):,} held-out examples; every mode {cfg.train.epochs} epochs, batch {cfg.train.batch_size}.")
+        write_transfer_table(results, out / "transfer.md", f"Transfer learning: {ctx.spec.name}", note)
+        plot_accuracy_vs_examples(results, MODES, out / "transfer.png")
+        mlflow.log_artifacts(str(out), "transfer")
+    return report
+
+
+def _target(ctx: Context, cfg: TransferConfig, source_meta: dict) -> tuple[PreparedData, dict]:
+    """The target's validated, seeded splits, and the source's model described for the target."""
+    info = get_dataset(cfg.dataset)
+    raw = info.load(ctx.params)
+    validate_raw(raw, info, ctx.paths.transfer / "validation")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_splits(raw, cfg.split, ctx.params.seed, info.pixel_max, Path(tmp))
+        data = PreparedData.load(Path(tmp))
+    meta = source_meta | {"in_shape": list(info.shape), "classes": list(info.classes), "mean": data.mean, "std": data.std}
+    return data, meta
+
+
+def _train_mode(ctx: Context, mode: str, source, meta: dict, train, data: PreparedData) -> dict:
+    import mlflow
+
+    cfg, device, examples = ctx.spec.transfer, resolve_device(ctx.params.device), len(train[1])
+    seed_everything(ctx.params.seed, ctx.params.deterministic)
+    model = build_classifier(meta)  # standardisation with the target's statistics, then the family
+    net, callbacks = model[1], []
+    if mode != "scratch":
+        transplant_features(source, net)
+    if mode == "feature_extraction":
+        freeze(net.features)
+    if mode == "fine_tuning":
+        callbacks.append(UnfreezeFeatures(net.features, cfg.unfreeze_after))
+    with mlflow.start_run(run_name=f"{mode}/{examples}", nested=True) as run:
+        mlflow.log_params({"mode": mode, "examples": examples})
+        trainer = Trainer(model, build_task(ctx.spec.task), cfg.train, device,
+                          callbacks=[EpochLogger(run.info.run_id), *callbacks], seed=ctx.params.seed,
+                          name=f"transfer/{mode}/{examples}",
+                          backbone_lr_scale=cfg.backbone_lr_scale if mode == "fine_tuning" else 1.0)
+        trainer.fit(train, data.splits["val"])
+        scores = score_classifier(trainer.model, *data.splits["test"], meta["classes"], device)
+        log_metrics(run.info.run_id, scores.flat(per_class=False))
+    return {"mode": mode, "examples": examples, "test_accuracy": scores.metrics["accuracy"],
+            "test_f1_macro": scores.metrics["f1_macro"]}
