@@ -22,16 +22,20 @@ def ran(result: subprocess.CompletedProcess) -> list[str]:
 def test_repro_then_noop_then_only_train_onwards(dvc_project):
     first = dvc(dvc_project, "repro", "evaluate@quickstart")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert ran(first) == [f"{s}@quickstart" for s in ("ingest", "validate", "prepare", "train", "evaluate")]
+    stages = ("ingest", "validate", "prepare", "tune", "nas", "train", "evaluate")
+    assert sorted(ran(first)) == sorted(f"{s}@quickstart" for s in stages)
+    assert ran(first)[:3] == ["ingest@quickstart", "validate@quickstart", "prepare@quickstart"]
+    assert ran(first)[-2:] == ["train@quickstart", "evaluate@quickstart"]
     assert MlflowClient(f"sqlite:///{dvc_project / 'mlflow.db'}").get_model_version("quickstart-digits", "1")
 
     again = dvc(dvc_project, "repro", "evaluate@quickstart")
     assert again.returncode == 0 and ran(again) == []
 
-    edit_yaml(dvc_project / "pipelines" / "quickstart.yaml", lambda s: s["train"]["optimizer"].update(lr=1e-3))
+    # a candidate's params are read by tune (its base) and train, not by nas or anything before
+    edit_yaml(dvc_project / "pipelines" / "quickstart.yaml", lambda s: s["candidates"][0]["params"].update(dropout=0.2))
     changed = dvc(dvc_project, "repro", "evaluate@quickstart")
     assert changed.returncode == 0, changed.stderr
-    assert ran(changed) == ["train@quickstart", "evaluate@quickstart"]
+    assert ran(changed) == ["tune@quickstart", "train@quickstart", "evaluate@quickstart"]
 
     # the local remote works out of the box: push, lose the cache and outputs, pull them back
     assert dvc(dvc_project, "push").returncode == 0

@@ -1,7 +1,9 @@
 """What a model costs to serve: parameters and measured latency at batch 1.
 
 Latency is measured, not estimated from FLOPs: on a CPU at batch 1 the per-operator
-overhead often outweighs the arithmetic, so a model with fewer FLOPs can be slower.
+overhead often outweighs the arithmetic, so a model with fewer FLOPs can be slower. It is
+measured on one thread by default: at batch 1 small models gain nothing from more, and on
+a shared machine competing threads make multi-threaded timings swing by 10x and more.
 """
 
 from __future__ import annotations
@@ -21,11 +23,27 @@ def count_parameters(model: nn.Module) -> int:
 
 @torch.inference_mode()
 def measure_latency_ms(
-    model: nn.Module, in_shape: tuple[int, ...], device: torch.device = CPU, runs: int = 50, warmup: int = 10
+    model: nn.Module,
+    in_shape: tuple[int, ...],
+    device: torch.device = CPU,
+    runs: int = 50,
+    warmup: int = 10,
+    threads: int | None = 1,
 ) -> float:
     """Median wall time of one eager forward pass at batch 1 on `device`, after warm-up."""
     model = model.to(device).eval()
     x = torch.rand(1, *in_shape, device=device)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    try:
+        timings = _time_forward(model, x, runs, warmup)
+    finally:
+        torch.set_num_threads(previous)
+    return statistics.median(timings) * 1000
+
+
+def _time_forward(model: nn.Module, x: torch.Tensor, runs: int, warmup: int) -> list[float]:
+    device = x.device
     timings = []
     for i in range(warmup + runs):
         if device.type == "cuda":
@@ -36,4 +54,4 @@ def measure_latency_ms(
             torch.cuda.synchronize(device)
         if i >= warmup:
             timings.append(time.perf_counter() - started)
-    return statistics.median(timings) * 1000
+    return timings

@@ -2,8 +2,9 @@
 
 Each block is conv -> [batch-norm] -> activation, optionally followed by a second conv whose
 output is added back (an identity skip, as in ResNet's basic block), then a 2x2 pool while
-the map is larger than 4x4. Global average pooling ends the features, so the parameter count
-does not grow with the input size, and a linear or one-hidden-layer head classifies.
+the map is larger than 4x4. An adaptive average pool to `out_side` x `out_side` ends the
+features: 1 is global average pooling (fewest parameters), larger keeps some layout (LeNet
+flattens 5x5); a linear or one-hidden-layer head classifies.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class ConvNetConfig:
     activation: str = "relu"
     dropout: float = 0.0  # before the classifier
     head: int = 0  # hidden width of the classifier; 0 = linear
+    out_side: int = 1  # side of the pooled feature map the head reads
 
 
 class ConvBlock(nn.Module):
@@ -64,11 +66,11 @@ class ConvNet(nn.Module):
                 layers.append(pool(2))  # (B, out, side/2, side/2)
                 side //= 2
             channels = out
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())  # (B, C_last)
-        hidden = [nn.Linear(channels, config.head), activation(config.activation)] if config.head else []
-        self.head = nn.Sequential(
-            *hidden, nn.Dropout(config.dropout), nn.Linear(config.head or channels, config.num_classes)
-        )
+        pooled = nn.AdaptiveAvgPool2d(config.out_side)  # (B, C_last, out_side, out_side)
+        self.features = nn.Sequential(*layers, pooled, nn.Flatten())  # (B, C_last * out_side^2)
+        width = channels * config.out_side**2
+        hidden = [nn.Linear(width, config.head), activation(config.activation)] if config.head else []
+        self.head = nn.Sequential(*hidden, nn.Dropout(config.dropout), nn.Linear(config.head or width, config.num_classes))
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W)
         return self.head(self.features(x))  # (B, num_classes)
@@ -86,8 +88,9 @@ def convnet(
     activation="relu",
     dropout=0.0,
     head=0,
+    out_side=1,
 ):
     """One block per entry of `channels`; `kernels` is one size for all blocks or one per block."""
     kernels = (kernels,) * len(channels) if isinstance(kernels, int) else tuple(kernels)
     return ConvNet(ConvNetConfig(tuple(in_shape), num_classes, tuple(channels), kernels, pool, residual, batch_norm,
-                                 activation, dropout, head))
+                                 activation, dropout, head, out_side))

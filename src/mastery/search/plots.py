@@ -18,9 +18,12 @@ def plot_study(study, search, directory: Path) -> list[Path]:
         return []
     names = list(getattr(search.config, "objectives", [getattr(search.config, "metric", "value")]))
     first = {} if len(names) == 1 else {"target": lambda t: t.values[0], "target_name": names[0]}
+    # importances are computed for reaching low targets: negate a maximised first objective
+    sign = -1 if study.directions[0].name == "MAXIMIZE" else 1
+    lowest = {} if len(names) == 1 else {"target": lambda t: sign * t.values[0], "target_name": names[0]}
     plots = {
         "optimization_history": lambda: ov.plot_optimization_history(study, **first),
-        "param_importances": lambda: ov.plot_param_importances(study, **first),
+        "param_importances": lambda: ov.plot_param_importances(study, **lowest),
         "parallel_coordinate": lambda: ov.plot_parallel_coordinate(study, **first),
     }
     if len(names) > 1:

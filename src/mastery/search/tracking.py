@@ -13,19 +13,29 @@ STATE_TAG = "optuna.state"
 
 def study_run(study, experiment: str, run_name: str, definition: dict) -> str:
     """The study's MLflow run: created on the first open (with the search's definition as
-    params), found again on every resume."""
+    params), found again on every resume, made anew if the tracking store lost it."""
     from mlflow import MlflowClient
     from mlflow.entities import Param
 
-    if run_id := study.user_attrs.get("mlflow_run_id"):
-        return run_id
     client = MlflowClient()
+    if (run_id := study.user_attrs.get("mlflow_run_id")) and _exists(client, run_id):
+        return run_id
     experiment_id = client.get_experiment_by_name(experiment).experiment_id
     run = client.create_run(experiment_id, run_name=run_name, tags={"optuna.study": study.study_name})
     params = [Param(k, str(v)[:6000]) for k, v in flatten(definition).items()]
     client.log_batch(run.info.run_id, params=params)
     study.set_user_attr("mlflow_run_id", run.info.run_id)
     return run.info.run_id
+
+
+def _exists(client, run_id: str) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_run(run_id)
+    except MlflowException:
+        return False
+    return True
 
 
 @contextmanager

@@ -1,0 +1,81 @@
+"""`mastery nas`: a multi-objective search whose chosen architecture joins the candidates."""
+
+import json
+
+import optuna
+import pytest
+from conftest import edit_yaml
+from mlflow import MlflowClient
+
+from mastery.search.study import open_storage
+from mastery.steps.context import load_context
+from mastery.steps.evaluate import evaluate
+from mastery.steps.ingest import ingest
+from mastery.steps.nas import nas
+from mastery.steps.prepare import prepare
+from mastery.steps.train import train
+from mastery.steps.validate import validate
+
+
+@pytest.fixture
+def searched(project):
+    def mutate(spec):
+        spec["nas"] = {
+            "candidate": {"name": "nas", "model": "convnet"},
+            "trials": 6,
+            "population": 3,
+            "train": {"epochs": 1, "max_batches": 3},
+            "latency_device": "cpu",
+            "space": {
+                "blocks": {"low": 1, "high": 2},
+                "params.channels": {"choices": [4, 8, 16], "per": "blocks"},
+                "params.kernels": {"choices": [3, 5], "per": "blocks"},
+                "params.residual": {"choices": [True, False]},
+                "params.head": {"choices": [0, 16]},
+            },
+        }
+    edit_yaml(project / "pipelines" / "quickstart.yaml", mutate)
+    ctx = load_context("quickstart")
+    for step in (ingest, validate, prepare):
+        step(ctx)
+    return ctx, nas(ctx)
+
+
+def dominates(a: dict, b: dict) -> bool:
+    keys = (("val_accuracy", 1), ("n_parameters", -1), ("latency_ms", -1))
+    no_worse = all(sign * a[k] >= sign * b[k] for k, sign in keys)
+    return no_worse and any(sign * a[k] > sign * b[k] for k, sign in keys)
+
+
+def test_the_front_holds_every_undominated_trial_and_the_choice_follows_the_rule(searched):
+    ctx, record = searched
+    front = json.loads((ctx.paths.search("nas") / "pareto.json").read_text())
+    study = optuna.load_study(study_name=record["study"], storage=open_storage(ctx, ctx.spec.nas))
+    done = [{"trial": t.number, **t.user_attrs} for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(done) == 6
+    undominated = {t["trial"] for t in done if not any(dominates(o, t) for o in done)}
+    assert {t["trial"] for t in front} == undominated
+    best = max(t["val_accuracy"] for t in front)
+    near = [t for t in front if t["val_accuracy"] >= best - ctx.spec.nas.choose.tolerance]
+    assert record["n_parameters"] == min(t["n_parameters"] for t in near)
+    for trial in front:  # the count and latency are the trial's own model's
+        channels = trial["values"]["params.channels"]
+        assert len(channels) == len(trial["values"]["params.kernels"])
+        assert trial["latency_ms"] > 0
+    assert (ctx.paths.search("nas") / "pareto_front.png").is_file()
+    run = MlflowClient().get_run(study.trials[record["trial"]].user_attrs["mlflow_run_id"])
+    assert run.data.metrics["n_parameters"] == record["n_parameters"]
+    assert run.data.metrics["latency_ms"] == pytest.approx(record["latency_ms"])
+    assert run.data.tags["mlflow.parentRunId"] == study.user_attrs["mlflow_run_id"]
+
+
+def test_the_chosen_architecture_is_trained_and_scored_like_any_candidate(searched):
+    ctx, record = searched
+    ctx = load_context("quickstart")
+    assert [c.name for c in ctx.candidates] == ["mlp", "nas"]
+    chosen = ctx.candidates[1]
+    assert (chosen.model, chosen.params["channels"]) == ("convnet", record["values"]["params.channels"])
+    train(ctx)
+    summary = evaluate(ctx)
+    assert set(summary["candidates"]) == {"mlp", "nas"}
+
