@@ -161,3 +161,20 @@ def wait_for_a_finished_and_a_running_trial(storage, worker, timeout=120.0):
                 return trials
         time.sleep(0.1)
     raise AssertionError("no trial finished while another ran")
+
+
+def test_more_trials_or_a_longer_final_training_continue_the_same_study(prepared):
+    set_tune(prepared, trials=2)
+    first = tune(load_context("quickstart"))
+
+    def longer(spec):
+        spec["tune"]["trials"] = 3
+        spec["train"]["epochs"] = 5  # the final recipe; trials keep the search's own 2 epochs
+    edit_yaml(prepared / "pipelines" / "quickstart.yaml", longer)
+    second = tune(load_context("quickstart"))
+    assert second["study"] == first["study"]
+    study, _ = load_study(prepared)
+    assert [t.number for t in study.trials] == [0, 1, 2]
+
+    edit_yaml(prepared / "pipelines" / "quickstart.yaml", lambda s: s["tune"]["train"].update(epochs=1))
+    assert tune(load_context("quickstart"))["study"] != first["study"]  # a different search

@@ -58,10 +58,12 @@ class Search:
     def definition(self) -> dict[str, Any]:
         """What makes two searches the same search (trial count and workers do not)."""
         config = dataclasses.asdict(self.config)
-        for key in ("trials", "timeout_minutes", "workers", "storage", "heartbeat_seconds", "grace_seconds"):
+        for key in ("trials", "timeout_minutes", "workers", "storage", "heartbeat_seconds", "grace_seconds",
+                    "candidate"):
             config.pop(key)
-        return {"kind": self.kind, "base": dataclasses.asdict(self.base), "search": config,
-                "seed": self.ctx.params.seed}
+        # the recipe trials train, not the final one: a longer final training keeps the study
+        trial_recipe = dataclasses.asdict(self.trial_candidate({}))
+        return {"kind": self.kind, "base": trial_recipe, "search": config, "seed": self.ctx.params.seed}
 
     def trial_candidate(self, values: dict[str, Any]) -> CandidateSpec:
         """The base candidate on the search's (shorter) recipe, with the trial's values."""
