@@ -78,7 +78,8 @@ def make_project(root: Path) -> Path:
 
 
 def mastery(root: Path, *args: str) -> None:
-    env = os.environ | {"MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}", "PATH": f"{BIN}:{os.environ['PATH']}"}
+    env = os.environ | {"MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}", "PATH": f"{BIN}:{os.environ['PATH']}",
+                        "OMP_NUM_THREADS": "1"}  # small MLPs: one thread, and no thread fights on a shared box
     subprocess.run([BIN / "mastery", *args, "-p", "bench"], cwd=root, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from mastery.config import ConfigError, load_spec, override
-from mastery.config.schema import Distribution
+from mastery.config.schema import ChoiceRule, Distribution
+from mastery.errors import MasteryError
 from mastery.search.searches import choose
 from mastery.search.space import suggest
 
@@ -90,6 +91,10 @@ def test_the_choice_is_the_smallest_model_near_the_best_accuracy():
         return SimpleNamespace(number=number, user_attrs=attrs)
 
     front = [trial(0, 0.950, 90_000, 0.9), trial(1, 0.947, 20_000, 0.5), trial(2, 0.940, 5_000, 0.2)]
-    assert choose(front, tolerance=0.005, prefer="n_parameters").number == 1
-    assert choose(front, tolerance=0.02, prefer="latency_ms").number == 2
-    assert choose(front, tolerance=0.0, prefer="n_parameters").number == 0
+    assert choose(front, ChoiceRule(tolerance=0.005, prefer="n_parameters")).number == 1
+    assert choose(front, ChoiceRule(tolerance=0.02, prefer="latency_ms")).number == 2
+    assert choose(front, ChoiceRule(tolerance=0.0)).number == 0
+    assert choose(front, ChoiceRule(tolerance=0.0, max_parameters=60_000)).number == 1  # a serving budget
+    assert choose(front, ChoiceRule(tolerance=0.0, max_latency_ms=0.3)).number == 2
+    with pytest.raises(MasteryError, match=r"no architecture on the Pareto front fits .*'n_parameters': 1000"):
+        choose(front, ChoiceRule(max_parameters=1_000))

@@ -118,11 +118,15 @@ Objective = Literal["val_accuracy", "n_parameters", "latency_ms"]
 
 @dataclass(frozen=True)
 class ChoiceRule:
-    """Pick one architecture from the Pareto front: the lowest `prefer` among those within
-    `tolerance` (absolute) of the best validation accuracy."""
+    """Pick one architecture from the Pareto front: among members within the serving budget
+    (`max_*`), the lowest `prefer` of those within `tolerance` (absolute) of their best
+    validation accuracy. The rule only reads the front, so changing it re-chooses from the
+    finished study without a new search."""
 
     tolerance: float = 0.005
     prefer: Literal["n_parameters", "latency_ms"] = "n_parameters"
+    max_parameters: int | None = None
+    max_latency_ms: float | None = None
 
 
 @dataclass(frozen=True)

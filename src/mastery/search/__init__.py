@@ -11,3 +11,5 @@ import warnings
 from optuna.exceptions import ExperimentalWarning
 
 warnings.filterwarnings("ignore", category=ExperimentalWarning)
+# said on every importance plot, whatever the target's sign; we pass the sign it asks for
+warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes")

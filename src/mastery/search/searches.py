@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mastery.config import CandidateSpec, NasConfig, SearchConfig, TuneConfig, override
+from mastery.config.schema import ChoiceRule
 from mastery.data.prepare import PreparedData
 from mastery.errors import MasteryError
 from mastery.evaluation.cost import count_parameters, measure_latency_ms
@@ -59,7 +60,7 @@ class Search:
         """What makes two searches the same search (trial count and workers do not)."""
         config = dataclasses.asdict(self.config)
         for key in ("trials", "timeout_minutes", "workers", "storage", "heartbeat_seconds", "grace_seconds",
-                    "candidate"):
+                    "candidate", "choose"):
             config.pop(key)
         # the recipe trials train, not the final one: a longer final training keeps the study
         trial_recipe = dataclasses.asdict(self.trial_candidate({}))
@@ -208,7 +209,7 @@ class NasSearch(Search):
         front = study.best_trials
         if not front:
             raise MasteryError(f"study '{study.study_name}': no trial completed; see the trials' runs in MLflow")
-        chosen = choose(front, self.config.choose.tolerance, self.config.choose.prefer)
+        chosen = choose(front, self.config.choose)
         from mastery.steps.records import write_json
 
         write_json(directory / "pareto.json", [_describe(t) for t in front])
@@ -216,11 +217,16 @@ class NasSearch(Search):
                 "trial": chosen.number, **{k: chosen.user_attrs[k] for k in MAXIMIZE}}
 
 
-def choose(front: list, tolerance: float, prefer: str):
-    """The lowest `prefer` among front trials within `tolerance` of the best validation accuracy."""
-    best = max(t.user_attrs["val_accuracy"] for t in front)
-    eligible = [t for t in front if t.user_attrs["val_accuracy"] >= best - tolerance]
-    return min(eligible, key=lambda t: (t.user_attrs[prefer], -t.user_attrs["val_accuracy"]))
+def choose(front: list, rule: ChoiceRule):
+    """The lowest `rule.prefer` among the affordable front trials near their best accuracy."""
+    caps = {"n_parameters": rule.max_parameters, "latency_ms": rule.max_latency_ms}
+    affordable = [t for t in front if all(cap is None or t.user_attrs[k] <= cap for k, cap in caps.items())]
+    if not affordable:
+        smallest = {k: min(t.user_attrs[k] for t in front) for k in caps}
+        raise MasteryError(f"no architecture on the Pareto front fits nas.choose {caps}; the front's smallest: {smallest}")
+    best = max(t.user_attrs["val_accuracy"] for t in affordable)
+    near = [t for t in affordable if t.user_attrs["val_accuracy"] >= best - rule.tolerance]
+    return min(near, key=lambda t: (t.user_attrs[rule.prefer], -t.user_attrs["val_accuracy"]))
 
 
 def _describe(trial) -> dict:
