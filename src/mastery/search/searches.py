@@ -61,7 +61,7 @@ class Search:
         config = dataclasses.asdict(self.config)
         for key in ("trials", "timeout_minutes", "workers", "storage", "heartbeat_seconds", "grace_seconds",
                     "candidate", "choose"):
-            config.pop(key)
+            config.pop(key, None)
         # the recipe trials train, not the final one: a longer final training keeps the study
         trial_recipe = dataclasses.asdict(self.trial_candidate({}))
         return {"kind": self.kind, "base": trial_recipe, "search": config, "seed": self.ctx.params.seed}
