@@ -10,6 +10,7 @@ mode and size, nested under one run that holds the table and the plot.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -40,7 +41,9 @@ def transfer(ctx: Context) -> dict:
     cfg = ctx.spec.transfer
     if cfg is None:
         raise MasteryError(f"pipeline '{ctx.spec.name}' has no `transfer` section")
-    source, source_meta = load_trained(ctx.paths.candidate(cfg.source))
+    classifier, source_meta = load_trained(ctx.paths.candidate(cfg.source))
+    source = classifier[1]  # the family, behind the source data's standardisation layer
+    shutil.rmtree(ctx.paths.transfer, ignore_errors=True)
     data, meta = _target(ctx, cfg, source_meta)
     x_train, y_train = data.splits["train"]
     configure(ctx.params.tracking, f"{ctx.spec.name}-transfer")
@@ -52,7 +55,7 @@ def transfer(ctx: Context) -> dict:
         for size in cfg.sizes:
             subset = balanced_subset(y_train.numpy(), len(y_train) if size == "all" else size, ctx.params.seed)
             for mode in MODES:
-                results.append(_train_mode(ctx, mode, source[1], meta, (x_train[subset], y_train[subset]), data))
+                results.append(_train_mode(ctx, mode, source, meta, (x_train[subset], y_train[subset]), data))
         report = {"source": f"{ctx.spec.name}/{cfg.source}", "dataset": cfg.dataset, "modes": list(MODES),
                   "budget": dataclasses.asdict(cfg.train), "results": results}
         out = ctx.paths.transfer
