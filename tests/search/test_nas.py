@@ -47,7 +47,8 @@ def dominates(a: dict, b: dict) -> bool:
     return no_worse and any(sign * a[k] > sign * b[k] for k, sign in keys)
 
 
-def test_the_front_holds_every_undominated_trial_and_the_choice_follows_the_rule(searched):
+def test_the_front_the_choice_and_its_training(searched):
+    """The saved front is the undominated set, the choice follows the rule, and the chosen net trains."""
     ctx, record = searched
     front = json.loads((ctx.paths.search("nas") / "pareto.json").read_text())
     study = optuna.load_study(study_name=record["study"], storage=open_storage(ctx, ctx.spec.nas))
@@ -74,13 +75,11 @@ def test_the_front_holds_every_undominated_trial_and_the_choice_follows_the_rule
     assert again["study"] == record["study"] and again["trials"] == record["trials"]  # no new trial
     assert again["latency_ms"] == min(t["latency_ms"] for t in front)
 
-
-def test_the_chosen_architecture_is_trained_and_scored_like_any_candidate(searched):
-    ctx, record = searched
+    # the chosen architecture is trained and scored like any candidate
     ctx = load_context("quickstart")
     assert [c.name for c in ctx.candidates] == ["mlp", "nas"]
     chosen = ctx.candidates[1]
-    assert (chosen.model, chosen.params["channels"]) == ("convnet", record["values"]["params.channels"])
+    assert (chosen.model, chosen.params["channels"]) == ("convnet", again["values"]["params.channels"])
     train(ctx)
     summary = evaluate(ctx)
     assert set(summary["candidates"]) == {"mlp", "nas"}

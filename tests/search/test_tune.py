@@ -101,6 +101,7 @@ def test_a_diverging_configuration_is_pruned_with_its_cause_and_the_study_goes_o
     assert sum(record["trials"].values()) == 6
 
 
+@pytest.mark.slow  # spawns 4 interpreters (~1 min on 2 cores); the default run keeps the 2-worker flow test
 def test_four_workers_finish_exactly_the_budget(prepared):
     set_tune(prepared, trials=8, workers=4)
     tune(load_context("quickstart"))
