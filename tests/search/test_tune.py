@@ -143,7 +143,7 @@ def test_a_killed_search_resumes_keeping_finished_trials_and_retrying_the_stale_
     assert [t.state for t in retries] == [TrialState.COMPLETE]
     assert retries[0].params == stale.params
     assert record["trials"] == {"COMPLETE": 4, "FAIL": 1}
-    run = MlflowClient().get_run(stale.user_attrs["mlflow_run_id"])
+    run = MlflowClient().get_run(study.trials[stale.number].user_attrs["mlflow_run_id"])
     assert (run.info.status, run.data.tags["optuna.state"]) == ("KILLED", "FAIL")
 
 
@@ -155,7 +155,8 @@ def wait_for_a_finished_and_a_running_trial(storage, worker, timeout=120.0):
         if summaries:
             trials = optuna.load_study(study_name=summaries[0].study_name, storage=storage).trials
             states = [t.state for t in trials]
-            running = [t for t in trials if t.state == TrialState.RUNNING and "values" in t.user_attrs]
+            # a trial counts as running once its MLflow run exists (its first act after sampling)
+            running = [t for t in trials if t.state == TrialState.RUNNING and "mlflow_run_id" in t.user_attrs]
             if TrialState.COMPLETE in states and running:
                 return trials
         time.sleep(0.1)
