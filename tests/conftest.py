@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,20 +42,25 @@ def project(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def dvc_project(project) -> Path:
-    """`project` made a git + DVC workspace with the repo's stages, code and DVC config."""
+    """`project` made a git + DVC workspace with the repo's stages, code and DVC config, all
+    committed (a baseline, as `dvc exp run` needs)."""
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(REPO / name, project / name)
-    for name in ("src", ".dvc"):
+    for name in ("src", ".dvc", "bin"):
         shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "baseline"]):
+        subprocess.run([*git, *command], cwd=project, check=True)
+    (project / ".venv").symlink_to(Path(sys.prefix))  # where `bin/mastery` looks, as in a checkout
     return project
 
 
 def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run the venv's dvc in `project`, with MLflow in the project's own SQLite file."""
+    """Run the venv's dvc in `project` as README users do, without activating the venv, with
+    MLflow in the project's own SQLite file."""
     bin_dir = Path(sys.executable).parent
-    env = os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}",
-                        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != bin_dir)
+    env = os.environ | {"PATH": path, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
     return subprocess.run([bin_dir / "dvc", *args], cwd=project, env=env, capture_output=True, text=True, check=False)
 
 
@@ -61,3 +68,22 @@ def edit_yaml(path: Path, mutate) -> None:
     data = yaml.safe_load(path.read_text())
     mutate(data)
     path.write_text(yaml.safe_dump(data))
+
+
+def ran(result: subprocess.CompletedProcess) -> list[str]:
+    """The stages a `dvc repro` / `dvc exp run` ran, in order."""
+    return re.findall(r"Running stage '([^']+)'", result.stdout)
+
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def corrupt_fashion_labels(directory: Path) -> Path:
+    """A copy of the Fashion-MNIST source whose test label 123 (row 60123) is out of range."""
+    for f in FASHION.glob("*.gz"):
+        shutil.copy(f, directory / f.name)
+    labels = directory / "t10k-labels-idx1-ubyte.gz"
+    blob = bytearray(gzip.decompress(labels.read_bytes()))
+    blob[8 + 123] = 10  # the header is 8 bytes
+    labels.write_bytes(gzip.compress(bytes(blob)))
+    return directory

@@ -37,14 +37,34 @@ def test_unknown_spec_key_is_a_clean_error(project):
     assert "unknown key 'selection_metrik' (did you mean 'selection_metric'?)" in result.stderr
 
 
-def test_lineage_of_a_missing_alias_says_so(project):
+def failed_cleanly(result, *phrases: str) -> bool:
+    """Exit 1 with a message of a few lines that holds `phrases`, and no traceback."""
+    return (result.exit_code == 1 and all(p in result.stderr for p in phrases)
+            and "Traceback" not in result.output and len(result.stderr.splitlines()) <= 4)
+
+
+def test_lineage_forms_that_name_nothing_say_what_exists(project):
     from mlflow import MlflowClient
 
-    MlflowClient().create_registered_model("quickstart-digits")
-    result = runner.invoke(app, ["lineage", "quickstart-digits@champion"])
-    assert result.exit_code == 1 and "has no alias 'champion'" in result.stderr
+    client = MlflowClient()
+    client.create_registered_model("quickstart-digits")
+    client.create_model_version("quickstart-digits", source=str(project))
+    assert failed_cleanly(runner.invoke(app, ["lineage", "quickstart-digits@champion"]),
+                          "has no alias 'champion'; aliases: none")
+    assert failed_cleanly(runner.invoke(app, ["lineage", "quickstart-digits/99"]),
+                          "model 'quickstart-digits' has no version '99'; versions: 1")
+    assert failed_cleanly(runner.invoke(app, ["lineage", "quickstart-digits/abc"]), "has no version 'abc'")
+    assert failed_cleanly(runner.invoke(app, ["lineage", "nope"]),
+                          "no registered model 'nope'", "registered: quickstart-digits")
 
 
-def test_lineage_of_an_unknown_model_says_so(project):
-    result = runner.invoke(app, ["lineage", "nope"])
-    assert result.exit_code == 1 and "no registered model 'nope'" in result.stderr
+def test_an_unknown_pipeline_lists_the_known_ones(project):
+    for command in (["train", "-p", "nosuch"], ["flow", "run", "nosuch"]):
+        assert failed_cleanly(runner.invoke(app, command), "no pipeline 'nosuch'", "pipelines: fashion_nas, quickstart")
+
+
+def test_a_bad_default_is_named_by_the_key_in_the_file(project):
+    spec = project / "pipelines" / "quickstart.yaml"
+    spec.write_text(spec.read_text().replace("lr: 0.002", "lr: fast"))
+    assert failed_cleanly(runner.invoke(app, ["train", "-p", "quickstart"]),
+                          "quickstart.yaml: train.optimizer.lr: expected float, got 'fast'")

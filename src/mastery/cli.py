@@ -31,11 +31,23 @@ def _reported(what: str):
 
 
 def _run(step: Callable, pipeline: str, quiet: bool = False, **kwargs) -> dict:
-    """Run a step on a pipeline; print its result unless the command prints its own."""
+    """Run a step function on a pipeline; print its result unless the command prints its own."""
     from mastery.steps.context import load_context
 
-    with _reported(f"{step.__name__} ({pipeline})"):
-        result = step(load_context(pipeline), **kwargs)
+    return _printed(f"{step.__name__} ({pipeline})", lambda: step(load_context(pipeline), **kwargs), quiet)
+
+
+def _step(name: str, pipeline: str, quiet: bool = False, **kwargs) -> dict:
+    """Run a catalog step and record it in dvc.lock, as `dvc repro` would."""
+    from mastery.steps.catalog import step_named
+    from mastery.steps.context import load_context
+
+    return _printed(f"{name} ({pipeline})", lambda: step_named(name).execute(load_context(pipeline), **kwargs), quiet)
+
+
+def _printed(what: str, call: Callable[[], dict], quiet: bool) -> dict:
+    with _reported(what):
+        result = call()
     if not quiet:
         console.print_json(json.dumps(result, default=str))
     return result
@@ -54,25 +66,19 @@ def models() -> None:
 @app.command()
 def ingest(pipeline: str = PIPELINE) -> None:
     """Copy the pipeline's dataset from its packaged source into data/<pipeline>/raw."""
-    from mastery.steps.ingest import ingest as step
-
-    _run(step, pipeline)
+    _step("ingest", pipeline)
 
 
 @app.command()
 def validate(pipeline: str = PIPELINE) -> None:
     """Check the raw data with Great Expectations; fails fast, reports in reports/validation/."""
-    from mastery.steps.validate import validate as step
-
-    _run(step, pipeline)
+    _step("validate", pipeline)
 
 
 @app.command()
 def prepare(pipeline: str = PIPELINE) -> None:
     """Make seeded, content-disjoint train/val/test splits and normalisation statistics."""
-    from mastery.steps.prepare import prepare as step
-
-    _run(step, pipeline)
+    _step("prepare", pipeline)
 
 
 WORKERS = typer.Option(None, "--workers", "-w", min=1, help="Worker processes on the study (default: the spec's).")
@@ -81,42 +87,33 @@ WORKERS = typer.Option(None, "--workers", "-w", min=1, help="Worker processes on
 @app.command()
 def tune(pipeline: str = PIPELINE, workers: int = WORKERS) -> None:
     """Search a candidate's hyperparameters (Optuna); resumes a killed search; train uses the best."""
-    from mastery.steps.tune import tune as step
-
-    _run(step, pipeline, workers=workers)
+    _step("tune", pipeline, workers=workers)
 
 
 @app.command()
 def nas(pipeline: str = PIPELINE, workers: int = WORKERS) -> None:
     """Search architectures for accuracy, size and latency (NSGA-II); the chosen one is trained."""
-    from mastery.steps.nas import nas as step
-
-    _run(step, pipeline, workers=workers)
+    _step("nas", pipeline, workers=workers)
 
 
 @app.command()
 def train(pipeline: str = PIPELINE, progress: bool = typer.Option(True, help="Show a progress bar.")) -> None:
     """Train every candidate of the pipeline, logging each as an MLflow run."""
-    from mastery.steps.train import train as step
     from mastery.training.progress import RichProgress
 
-    _run(step, pipeline, callbacks=[RichProgress()] if progress else [])
+    _step("train", pipeline, callbacks=[RichProgress()] if progress else [])
 
 
 @app.command()
 def evaluate(pipeline: str = PIPELINE) -> None:
     """Score candidates on the test split, write metrics and plots, register the selected one."""
-    from mastery.steps.evaluate import evaluate as step
-
-    _run(step, pipeline)
+    _step("evaluate", pipeline)
 
 
 @app.command()
 def promote(pipeline: str = PIPELINE) -> None:
     """Gate the newly registered version against the champion; promote it only if it passes."""
-    from mastery.steps.promote import promote as step
-
-    report = _run(step, pipeline, quiet=True)
+    report = _step("promote", pipeline, quiet=True)
     console.print(report["summary"], highlight=False)
     console.print(f"champion of {report['model']}: v{report['champion_after']}")
 
@@ -132,9 +129,7 @@ def rollback(pipeline: str = PIPELINE) -> None:
 @app.command()
 def export(pipeline: str = PIPELINE) -> None:
     """Export the champion to ONNX (fp32 and int8) and check parity against the eager model."""
-    from mastery.steps.export import export as step
-
-    _run(step, pipeline)
+    _step("export", pipeline)
 
 
 @app.command()
@@ -170,9 +165,16 @@ app.add_typer(flow_app, name="flow")
 @flow_app.command("run")
 def flow_run(pipeline: str = typer.Argument("quickstart")) -> None:
     """Run the training flow for a pipeline on Prefect (ephemeral API unless PREFECT_API_URL)."""
-    from flows.training import training_flow
+    from mastery.errors import MasteryError
+    from mastery.steps.context import load_context
 
-    training_flow(pipeline)
+    with _reported(f"flow run ({pipeline})"):
+        load_context(pipeline)  # an unknown pipeline fails here, before Prefect starts
+        from flows.training import training_flow
+
+        state = training_flow(pipeline, return_state=True)
+        if state.is_failed():
+            raise MasteryError(state.message)
 
 
 @flow_app.command("search")
@@ -182,6 +184,14 @@ def flow_search(
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Concurrent worker tasks."),
 ) -> None:
     """Run a search with its workers as concurrent Prefect tasks."""
-    from flows.search import search_flow
+    from mastery.errors import MasteryError
+    from mastery.steps.context import load_context
 
-    console.print_json(json.dumps(search_flow(pipeline, kind, workers), default=str))
+    with _reported(f"flow search ({pipeline})"):
+        if kind not in ("tune", "nas"):
+            raise MasteryError(f"--kind must be tune or nas, not '{kind}'")
+        load_context(pipeline)
+        from flows.search import search_flow
+
+        record = search_flow(pipeline, kind, workers)
+    console.print_json(json.dumps(record, default=str))

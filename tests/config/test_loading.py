@@ -36,8 +36,23 @@ def _write_spec(tmp_path, mutate) -> Path:
 
 def test_unknown_nested_key_names_path_and_suggestion(tmp_path):
     path = _write_spec(tmp_path, lambda s: s["train"]["optimizer"].update(lrr=0.1))
-    with pytest.raises(ConfigError, match=r"candidates\[0\]\.train\.optimizer: unknown key 'lrr' \(did you mean 'lr'\?\)"):
+    with pytest.raises(ConfigError, match=r"spec.yaml: train\.optimizer: unknown key 'lrr' \(did you mean 'lr'\?\)"):
         load_spec(path)
+
+
+def test_a_bad_value_is_reported_where_the_user_wrote_it(tmp_path):
+    """A pipeline default is named by its own key, a candidate's override by the candidate's."""
+    path = _write_spec(tmp_path, lambda s: s["train"]["optimizer"].update(lr="fast"))
+    with pytest.raises(ConfigError, match=r"spec.yaml: train\.optimizer\.lr: expected float, got 'fast'$"):
+        load_spec(path)
+    path = _write_spec(tmp_path, lambda s: s["candidates"][0]["train"].update(epochs="ten"))
+    with pytest.raises(ConfigError, match=r"spec.yaml: candidates\[0\]\.train\.epochs: expected int"):
+        load_spec(path)
+
+
+def test_an_unknown_pipeline_lists_the_known_ones():
+    with pytest.raises(ConfigError, match=r"no pipeline 'nosuch' .*; pipelines: fashion_nas, quickstart, vision"):
+        load_spec("nosuch", REPO)
 
 
 def test_unknown_top_level_key(tmp_path):

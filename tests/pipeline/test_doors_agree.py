@@ -22,7 +22,7 @@ def test_every_dvc_stage_matches_its_catalog_step():
     paths = PipelinePaths("quickstart", Path("."))
     for step in STEPS:
         stage = _stage(stages[step.name], "quickstart")
-        assert stage["cmd"] == f"mastery {step.name} --pipeline quickstart"
+        assert stage["cmd"] == f"bin/mastery {step.name} --pipeline quickstart"
         spec_keys = next(p for p in stage["params"] if isinstance(p, dict))["pipelines/quickstart.yaml"]
         assert tuple(spec_keys) == step.spec, step.name
         assert tuple(p for p in stage["params"] if isinstance(p, str)) == step.params, step.name

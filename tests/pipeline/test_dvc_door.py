@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import gzip
-import re
 import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
-from conftest import dvc, edit_yaml
+from conftest import FASHION, corrupt_fashion_labels, dvc, edit_yaml, ran
 from mlflow import MlflowClient
-
-FASHION = Path("/usr/share/datasets/fashion-mnist")
-
-
-def ran(result: subprocess.CompletedProcess) -> list[str]:
-    return re.findall(r"Running stage '([^']+)'", result.stdout)
 
 
 def test_repro_then_noop_then_only_train_onwards(dvc_project):
@@ -48,13 +39,7 @@ def test_repro_then_noop_then_only_train_onwards(dvc_project):
 
 
 def test_corrupt_labels_stop_the_pipeline_at_validate(dvc_project, tmp_path_factory):
-    broken = tmp_path_factory.mktemp("fashion")
-    for f in FASHION.glob("*.gz"):
-        shutil.copy(f, broken / f.name)
-    labels = broken / "t10k-labels-idx1-ubyte.gz"
-    blob = bytearray(gzip.decompress(labels.read_bytes()))
-    blob[8 + 123] = 10  # one label out of range (header is 8 bytes)
-    labels.write_bytes(gzip.compress(bytes(blob)))
+    broken = corrupt_fashion_labels(tmp_path_factory.mktemp("fashion"))
     edit_yaml(dvc_project / "params.yaml", lambda p: p["sources"].update(fashion_mnist_dir=str(broken)))
 
     result = dvc(dvc_project, "repro", "evaluate@vision")

@@ -3,10 +3,9 @@
 import json
 import shutil
 
-import numpy as np
 import pytest
 import torch
-from conftest import dvc, edit_yaml
+from conftest import corrupt_fashion_labels, dvc, edit_yaml, ran
 from flows.training import training_flow
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
@@ -42,73 +41,83 @@ def task_states(flow_state) -> dict[str, str]:
     return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
 
 
-def test_flow_runs_every_step_then_skips_them_all(project):
-    first = training_flow("quickstart", str(project), return_state=True)
+def test_flow_runs_every_step_and_dvc_then_finds_them_done(dvc_project):
+    first = training_flow("quickstart", str(dvc_project), return_state=True)
     assert first.is_completed(), first
     assert set(task_states(first).values()) == {"Completed"}
     assert len(task_states(first)) == len(STEPS)
     client = MlflowClient()
     assert client.get_registered_model("quickstart-digits").aliases["champion"] == 1
     chain = describe("quickstart-digits")  # what `mastery lineage quickstart-digits` prints
-    exports = project / "exports" / "quickstart"
+    exports = dvc_project / "exports" / "quickstart"
     assert chain["aliases"] == ["champion"] and chain["version"] == "1"
     assert chain["onnx_sha256"] == file_digest(exports / "model.onnx", "sha256")
     assert chain["onnx_int8_sha256"] == file_digest(exports / "model.int8.onnx", "sha256")
-    assert chain["data_hash"] == data_hash(project / "data" / "quickstart" / "prepared")
+    assert chain["data_hash"] == data_hash(dvc_project / "data" / "quickstart" / "prepared")
     assert read_metadata(exports / "model.int8.onnx")["run_id"] == chain["run_id"]
     parity = json.loads((exports / "parity.json").read_text())
     assert [c["name"] for c in parity["checks"]] == ["onnx", "onnx_int8"] and all(c["passed"] for c in parity["checks"])
 
-    second = training_flow("quickstart", str(project), return_state=True)
-    assert second.is_completed()
-    assert set(task_states(second).values()) == {"Cached"}
-    assert len(client.search_model_versions("name='quickstart-digits'")) == 1
+    # the flow recorded what it ran in dvc.lock: DVC has nothing to do and nothing to report
+    assert ran(dvc(dvc_project, "repro", "export@quickstart")) == []
+    assert "up to date" in dvc(dvc_project, "status", "export@quickstart", "--with-deps").stdout
 
 
-def test_a_missing_output_reruns_its_step_and_what_follows_it(project):
-    assert CliRunner().invoke(app, ["flow", "run", "quickstart"]).exit_code == 0  # `mastery flow run`
-    shutil.rmtree(project / "models" / "quickstart")
-    states = task_states(training_flow("quickstart", str(project), return_state=True))
-    assert [states[s.name] for s in STEPS[:3]] == ["Cached"] * 3
-    assert states["train"] == "Completed" and states["evaluate"] == "Completed"
-
-
-def test_failed_validation_fails_the_flow_with_the_named_cause(project):
-    training_flow("quickstart", str(project))  # a good run first: outputs and cache exist
-    labels = project / "data" / "quickstart" / "raw" / "labels.npy"
-    corrupt = np.load(labels)
-    corrupt[5] = 11
-    np.save(labels, corrupt)
-    shutil.rmtree(project / "reports" / "validation")  # as after a fresh ingest of bad data
-    state = training_flow("quickstart", str(project), return_state=True)
-    assert state.is_failed()
-    message = str(state.result(raise_on_failure=False))
-    assert "digits" in message and "column 'label'" in message and "expect_column_values_to_be_in_set" in message
-
-
-def test_flow_and_dvc_produce_the_same_model_and_metrics(dvc_project):
-    """Same seed, same spec: the DVC door (in its own store) and the flow agree exactly."""
-    result = dvc(dvc_project, "repro", "evaluate@quickstart")
-    assert result.returncode == 0, result.stderr
-    dvc_metrics = json.loads((dvc_project / "metrics" / "quickstart.json").read_text())
+def test_dvc_then_the_flow_agree_on_what_is_done_and_register_no_duplicate(dvc_project):
+    repro = dvc(dvc_project, "repro", "export@quickstart")
+    assert repro.returncode == 0, repro.stdout + repro.stderr
     weights = dvc_project / "models" / "quickstart" / "mlp" / "model.safetensors"
     dvc_weights = load_file(weights)
-    for path in ("data", "models", "reports", "metrics", "plots", "mlflow.db", "dvc.lock"):
-        target = dvc_project / path
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    client = MlflowClient()
 
-    training_flow("quickstart", str(dvc_project))
-    assert deterministic(json.loads((dvc_project / "metrics" / "quickstart.json").read_text())) == deterministic(dvc_metrics)
+    def versions() -> list[int]:
+        return sorted(int(v.version) for v in client.search_model_versions("name='quickstart-digits'"))
+
+    cli = CliRunner().invoke(app, ["flow", "run", "quickstart"])  # `mastery flow run`, in the project
+    assert cli.exit_code == 0, cli.output
+    clean = dvc(dvc_project, "status", "export@quickstart", "--with-deps")
+    assert "up to date" in clean.stdout, clean.stdout
+
+    # a lost output re-runs its step and what follows; the same seed gives the same weights,
+    # and the same model is not registered twice
+    shutil.rmtree(dvc_project / "models" / "quickstart")
+    state = training_flow("quickstart", str(dvc_project), return_state=True)
+    states = task_states(state)
+    assert [states[s.name] for s in STEPS[:5]] == ["Cached"] * 5
+    assert {states[s] for s in ("train", "evaluate", "promote", "export")} == {"Completed"}
     flow_weights = load_file(weights)
-    assert flow_weights.keys() == dvc_weights.keys()
-    assert all(torch.equal(flow_weights[k], dvc_weights[k]) for k in flow_weights)
+    assert all(torch.equal(flow_weights[k], dvc_weights[k]) for k in dvc_weights)
+    assert versions() == [1]
+    evaluation = json.loads((dvc_project / "reports" / "quickstart" / "evaluation.json").read_text())
+    assert "reused, not registered again" in evaluation["registration"]
+    promotion = json.loads((dvc_project / "reports" / "promotion" / "quickstart.json").read_text())
+    assert "is the champion already" in promotion["summary"]
+
+    # an experiment that re-evaluates the same model registers nothing new either
+    with open(dvc_project / "src" / "mastery" / "evaluation" / "zoo.py", "a") as code:
+        code.write("# touched\n")
+    experiment = dvc(dvc_project, "exp", "run", "export@quickstart")
+    assert experiment.returncode == 0, experiment.stdout + experiment.stderr
+    assert "evaluate@quickstart" in ran(experiment) and versions() == [1]
+
+    # a changed param: the flow re-runs what reads it and registers the new model; DVC agrees
+    edit_yaml(dvc_project / "pipelines" / "quickstart.yaml", lambda s: s["candidates"][0]["params"].update(activation="tanh"))
+    states = task_states(training_flow("quickstart", str(dvc_project), return_state=True))
+    assert states["nas"] == "Cached" and states["tune"] == "Completed" and states["train"] == "Completed"
+    assert versions() == [1, 2]
+    assert ran(dvc(dvc_project, "repro", "export@quickstart")) == []
 
 
-def deterministic(metrics: dict) -> dict:
-    """The metrics without the measured costs (seconds and milliseconds vary run to run)."""
-    for scores in metrics["candidates"].values():
-        del scores["train_seconds"], scores["latency_ms"]
-    return metrics
+def test_failed_validation_fails_the_flow_with_the_named_cause(dvc_project, tmp_path_factory):
+    broken = corrupt_fashion_labels(tmp_path_factory.mktemp("fashion"))
+    edit_yaml(dvc_project / "params.yaml", lambda p: p["sources"].update(fashion_mnist_dir=str(broken)))
+    state = training_flow("vision", str(dvc_project), return_state=True)
+    assert state.is_failed()
+    assert task_states(state) == {"ingest": "Completed", "validate": "Failed"}
+    message = state.message
+    assert message.startswith("validate@vision: fashion_mnist")
+    assert "column 'label'" in message and "expect_column_values_to_be_in_set" in message
+    assert "Traceback" not in message
 
 
 def test_search_flow_runs_its_workers_as_concurrent_tasks(project):

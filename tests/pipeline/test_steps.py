@@ -43,9 +43,19 @@ def test_quickstart_registers_a_tagged_model_version(evaluated):
     assert len(version.tags["params_hash"]) == 16
     assert version.tags["git_commit"]
     run = client.get_run(version.run_id)
-    history = client.get_metric_history(version.run_id, "val_loss")
+    history = client.get_metric_history(version.run_id, "loss/val")  # beside loss/train in MLflow's charts
     assert [m.step for m in history] == [1, 2]
+    kept = json.loads((ctx.paths.candidate("mlp") / "run.json").read_text())["best"]
+    assert run.data.metrics["val_loss"] == pytest.approx(kept["val_loss"])  # the kept epoch, not the last
+    assert run.data.metrics["kept_epoch"] == kept["epoch"]
     assert run.data.metrics["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+    assert run.data.params["device"] == "cpu"  # the device used, not `auto`
+    inputs = {d.dataset.name: d.dataset.digest for d in run.inputs.dataset_inputs}
+    assert inputs == {"digits/train": data_hash(ctx.paths.prepared), "digits/val": data_hash(ctx.paths.prepared)}
+    note = run.data.tags["mlflow.note.content"]
+    assert "### Training" in note and "### Evaluation" in note and "registered as quickstart-digits v1" in note
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     artifacts = {a.path for a in client.list_artifacts(version.run_id, "evaluation")}
     assert {"evaluation/learning_curves.png", "evaluation/confusion_matrix.png", "evaluation/roc.png"} <= artifacts
     assert client.list_artifacts(version.run_id, "validation")
@@ -71,8 +81,10 @@ def test_registered_model_predicts_like_the_trained_one(evaluated):
 
 def test_metrics_and_plot_data_for_dvc(evaluated):
     ctx, _ = evaluated
-    metrics = json.loads(ctx.paths.metrics.read_text())
-    assert metrics["selected"] == "mlp" and 0.2 < metrics["test_accuracy"] <= 1.0
+    headline = json.loads(ctx.paths.metrics.read_text())  # numbers only: DVC tabulates every leaf
+    assert set(headline) == {"test_accuracy", "test_f1_macro"} and 0.2 < headline["test_accuracy"] <= 1.0
+    metrics = json.loads((ctx.paths.reports / "evaluation.json").read_text())
+    assert metrics["selected"] == "mlp" and metrics["test_accuracy"] == headline["test_accuracy"]
     assert {"test_f1_macro", "test_roc_auc_ovr"} <= set(metrics)
     curve = (ctx.paths.plots / "learning_curve.csv").read_text().splitlines()
     assert curve[0].startswith("epoch") and len(curve) == 3

@@ -84,7 +84,7 @@ def test_best_values_are_what_train_trains_and_trials_are_nested_runs(prepared):
         trial = study.trials[int(run.data.tags["optuna.trial"])]
         assert run.data.tags["optuna.state"] == "COMPLETE"
         assert float(run.data.params["train.optimizer.lr"]) == pytest.approx(trial.params["train.optimizer.lr"])
-        history = client.get_metric_history(run.info.run_id, "val_accuracy")
+        history = client.get_metric_history(run.info.run_id, "accuracy/val")
         # what the pruner sees each epoch is what MLflow shows
         assert {m.step: m.value for m in history} == pytest.approx(trial.intermediate_values)
 

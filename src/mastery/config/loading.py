@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from mastery.config.schema import CandidateSpec, Distribution, Params, PipelineSpec
+from mastery.config.schema import CandidateSpec, Distribution, Params, PipelineSpec, TrainConfig
 from mastery.config.strict import ConfigError, parse
 
 
@@ -25,8 +25,12 @@ def load_spec(name_or_path: str | Path, root: str | Path = ".") -> PipelineSpec:
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = Path(root) / "pipelines" / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml"))) or "none"
+        raise ConfigError(f"no pipeline '{path.stem}' ({path} not found); pipelines: {known}")
     raw = _read_yaml(path)
     defaults = raw.get("train") or {}
+    parse(TrainConfig, defaults, str(path), "train")  # report a bad default where it is written, not per candidate
     candidates = raw.get("candidates")
     if not isinstance(candidates, list) or not candidates:
         raise ConfigError(f"{path}: 'candidates' must be a non-empty list")

@@ -19,9 +19,12 @@ class ConfigError(MasteryError, ValueError):
     """A configuration file holds a key or value that does not fit its schema."""
 
 
-def parse(cls: type, data: Any, where: str) -> Any:
-    """Build `cls` from `data`; `where` names the file and key path for error messages."""
-    return _coerce(cls, data, where)
+def parse(cls: type, data: Any, where: str, key: str = "") -> Any:
+    """Build `cls` from `data`, found in file `where` at `key` (the top level by default).
+
+    Errors read `<file>: <key path>: <problem>`, the path as written in that file.
+    """
+    return _coerce(cls, data, f"{where}: {key}" if key else f"{where}:")
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
@@ -63,7 +66,7 @@ def _dataclass(cls: type, value: Any, where: str) -> Any:
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, field in fields.items():
-        path = f"{where}.{name}" if where else name
+        path = f"{where} {name}" if where.endswith(":") else f"{where}.{name}"
         if name in value:
             kwargs[name] = _coerce(hints[name], value[name], path)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:

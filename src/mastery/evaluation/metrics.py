@@ -64,7 +64,7 @@ def flat_metrics(metrics: dict, prefix: str = "test_", per_class: bool = True) -
     if not per_class:
         return flat
     for name, scores in metrics["per_class"].items():
-        key = f"{prefix}f1_{metric_key(name)}"
+        key = f"{prefix}f1/{metric_key(name)}"  # a section of its own in MLflow
         if key in flat:
             raise ValueError(f"class {name!r} collides with another class as metric {key!r}")
         if scores["f1"] is not None:

@@ -1,26 +1,24 @@
 """The pipeline as data: each step with what it reads and writes.
 
 `dvc.yaml` declares the same deps, params and outs for its stages (a test holds the two
-together), and the Prefect door derives its cache keys from them, so both runners skip a
-step for the same reason: nothing it reads has changed and what it wrote is still there.
+together). Whichever door runs a step records it in `dvc.lock` (`mastery.steps.lockfile`),
+so every door skips a step for the same reason: nothing it reads has changed and what it
+wrote is still there.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 import mastery
+from mastery.errors import MasteryError
 from mastery.paths import PipelinePaths
+from mastery.steps import lockfile
 from mastery.steps.context import Context
-from mastery.tracking.lineage import data_hash
 
-CODE = Path(mastery.__file__).parent
+CODE = Path(mastery.__file__).parent  # the package paths in `Step.code` are relative to this
 
 
 @dataclass(frozen=True)
@@ -39,26 +37,24 @@ class Step:
         module = __import__(f"mastery.steps.{self.module}", fromlist=[self.name])
         return getattr(module, self.name)
 
-    def fingerprint(self, ctx: Context) -> str:
-        """A hash of everything the step reads: its code, params, spec keys and input files."""
-        params = yaml.safe_load(ctx.paths.params.read_text())
-        spec = yaml.safe_load(ctx.paths.spec.read_text())
-        inputs = {
-            "step": self.name,
-            "pipeline": ctx.paths.pipeline,
-            "code": {c: data_hash(CODE / c) for c in self.code},
-            "params": {k: params.get(k) for k in self.params},
-            "spec": {k: spec.get(k) for k in self.spec},
-            "deps": {str(p.relative_to(ctx.paths.root)): _hash_or_none(p) for p in self.deps(ctx.paths)},
-        }
-        return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    def stage(self, ctx: Context) -> str:
+        return lockfile.stage_address(self.name, ctx.spec.name)
 
-    def outputs_present(self, ctx: Context) -> bool:
-        return all(p.exists() for p in self.outs(ctx.paths))
+    def is_done(self, ctx: Context) -> bool:
+        return lockfile.is_done(ctx.paths.root, self.stage(ctx))
+
+    def execute(self, ctx: Context, **kwargs) -> dict:
+        """Run the step, then record it in dvc.lock so that every door sees it done."""
+        result = self.run(ctx, **kwargs)
+        lockfile.record(ctx.paths.root, self.stage(ctx))
+        return result
 
 
-def _hash_or_none(path: Path) -> str | None:
-    return data_hash(path) if path.exists() else None
+def step_named(name: str) -> Step:
+    for step in STEPS:
+        if step.name == name:
+            return step
+    raise MasteryError(f"no step '{name}'; steps: {', '.join(s.name for s in STEPS)}")
 
 
 STEPS = (

@@ -19,9 +19,11 @@ from mastery.models.artifact import load_trained
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
 from mastery.tracking.lineage import LINEAGE_TAGS
-from mastery.tracking.mlflow_runs import configure, log_metrics
-from mastery.tracking.registry import log_and_register
+from mastery.tracking.mlflow_runs import configure, log_metrics, set_note_section
+from mastery.tracking.registry import register_unless_known
 from mastery.training.device import resolve_device
+
+HEADLINE = ("test_accuracy", "test_f1_macro")  # the figures a DVC experiment table compares
 
 
 def evaluate(ctx: Context) -> dict:
@@ -41,18 +43,39 @@ def evaluate(ctx: Context) -> dict:
     for s in scored.values():
         with mlflow.start_run(run_id=s["run_id"]):
             mlflow.log_artifact(str(table), "evaluation")
-    version = _register(ctx, selected, x_test[:5].numpy(), chosen)
+    version, reused = _register(ctx, selected, x_test[:5].numpy(), chosen)
+    headline = {key: value for key, value in scores.flat(per_class=False).items() if key in HEADLINE}
     summary = {
         "selected": selected,
         "registered_model": ctx.spec.registered_model,
         "version": int(version.version),
+        "registration": _registration_note(version, reused),
         **scores.flat(per_class=False),
         "candidates": {name: s["scores"].flat(per_class=False) | s["row"].cost_metrics() for name, s in scored.items()},
     }
-    write_json(ctx.paths.metrics, summary)
+    write_json(ctx.paths.metrics, headline)  # numbers only: what `dvc metrics` and `dvc exp show` tabulate
+    write_json(ctx.paths.reports / "evaluation.json", summary)
     write_json(ctx.paths.model_version, {"name": version.name, "version": int(version.version),
-                                         "run_id": chosen["run_id"], "candidate": selected})
+                                         "run_id": version.run_id, "candidate": selected, "reused": reused})
+    for name, s in scored.items():
+        set_note_section(s["run_id"], "Evaluation", _evaluation_note(name, s, selected, version, reused))
     return summary
+
+
+def _registration_note(version, reused: bool) -> str:
+    if reused:
+        return (f"{version.name} v{version.version} already holds this model (same weights, data, params and "
+                "code): reused, not registered again")
+    return f"registered as {version.name} v{version.version}"
+
+
+def _evaluation_note(name: str, scored: dict, selected: str, version, reused: bool) -> str:
+    metrics = scored["scores"].metrics
+    text = (f"Test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['f1_macro']:.4f} "
+            f"on {metrics['n_samples']:,} examples.")
+    if name != selected:
+        return f"{text} Not selected: `{selected}` scored higher on validation."
+    return f"{text} Selected; {_registration_note(version, reused)}."
 
 
 def _score_candidate(ctx: Context, name: str, x_test, y_test) -> dict:
@@ -87,12 +110,13 @@ def _device(ctx: Context):
 
 
 def _register(ctx: Context, name: str, input_example, scored: dict):
+    """(version, reused) for the selected candidate; an identical model keeps its version."""
     import mlflow
 
     run_tags = mlflow.get_run(scored["run_id"]).data.tags
     tags = {key: run_tags[key] for key in LINEAGE_TAGS}
     tags["test_accuracy"] = f"{scored['scores'].metrics['accuracy']:.4f}"
     with mlflow.start_run(run_id=scored["run_id"]):
-        return log_and_register(
+        return register_unless_known(
             scored["model"], ctx.paths.candidate(name), input_example, ctx.spec.registered_model, tags
         )

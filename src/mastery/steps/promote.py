@@ -9,7 +9,8 @@ from mastery.steps.context import Context
 from mastery.steps.records import read_json, write_json
 from mastery.tracking import aliases
 from mastery.tracking.gate import decide
-from mastery.tracking.mlflow_runs import configure, use_store
+from mastery.tracking.lineage import LINEAGE_TAGS
+from mastery.tracking.mlflow_runs import configure, set_note_section, use_store
 from mastery.tracking.registry import load_version
 from mastery.training.device import resolve_device
 
@@ -53,6 +54,10 @@ def promote(ctx: Context) -> dict:
     if decision.passed:
         aliases.promote(client, name, version)
     after = aliases.current_champion(client, name)
+    verdict = _verdict(name, version, champion, after, decision)
+    set_note_section(challenger["run_id"], "Promotion", f"{verdict}\n\n```\n{decision.summary()}\n```")
+    client.update_model_version(name, version, description=_version_description(client, name, version, verdict,
+                                                                                decision))
     report = {
         "model": name,
         "challenger": version,
@@ -60,12 +65,27 @@ def promote(ctx: Context) -> dict:
         "champion_after": str(after.version) if after else None,
         "promoted": decision.passed,
         "decision": decision.to_dict(),
-        "summary": decision.summary(),
+        "summary": f"{verdict}\n{decision.summary()}",
     }
     write_json(ctx.paths.promotion, report)
     if not decision.passed and ctx.spec.gate.blocking:
         raise GateFailed(f"{name} v{version} not promoted (blocking gate)\n{decision.summary()}")
     return report
+
+
+def _verdict(name: str, version: str, before, after, decision) -> str:
+    if before is not None and str(before.version) == version:
+        return f"{name} v{version} is the champion already (the same model was registered again)"
+    if decision.passed:
+        return f"{name} v{version} promoted to champion" + (f", replacing v{before.version}" if before else "")
+    return f"{name} v{version} not promoted; the champion stays " + (f"v{after.version}" if after else "unset")
+
+
+def _version_description(client, name: str, version: str, verdict: str, decision) -> str:
+    """The registry page's description: the gate's decision with its figures, then the lineage."""
+    tags = client.get_model_version(name, version).tags
+    lineage = "\n".join(f"- {key}: `{tags.get(key, 'unknown')}`" for key in LINEAGE_TAGS)
+    return f"**{verdict}**\n\n```\n{decision.summary()}\n```\n\nLineage:\n{lineage}"
 
 
 def rollback(ctx: Context) -> dict:

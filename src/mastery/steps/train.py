@@ -8,12 +8,14 @@ from collections.abc import Sequence
 
 from mastery.config import CandidateSpec
 from mastery.data.prepare import PreparedData
-from mastery.models.artifact import build_classifier, save_trained
+from mastery.evaluation.cost import count_parameters
+from mastery.models.artifact import WEIGHTS, build_classifier, save_trained
+from mastery.steps.catalog import CODE, step_named
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
 from mastery.tasks import build_task
 from mastery.tracking import lineage
-from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten
+from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten, set_note_section
 from mastery.training.device import resolve_device, seed_everything
 from mastery.training.trainer import Callback, Trainer
 
@@ -48,24 +50,25 @@ def train_candidate(
     seed_everything(ctx.params.seed, ctx.params.deterministic)
     meta = candidate_meta(ctx, candidate, data)
     fingerprint = lineage.params_hash({"candidate": dataclasses.asdict(candidate), "seed": ctx.params.seed, "data": data_hash})
+    device = resolve_device(ctx.params.device)
     tags = {
         "pipeline": ctx.spec.name,
         "candidate": candidate.name,
         "model_family": candidate.model,
         "git_commit": lineage.git_commit(ctx.paths.root),
+        "code_hash": lineage.code_hash([CODE / c for c in step_named("train").code]),
         "data_hash": data_hash,
         "params_hash": fingerprint,
     }
     with mlflow.start_run(run_name=f"{ctx.spec.name}/{candidate.name}", tags=tags) as run:
         mlflow.log_params(flatten({"model": meta["params"], "train": dataclasses.asdict(candidate.train)}) | {
-            "model.family": candidate.model, "seed": ctx.params.seed, "device": ctx.params.device})
-        if (ctx.paths.validation / "result.json").is_file():
-            mlflow.log_artifact(str(ctx.paths.validation / "result.json"), "validation")
+            "model.family": candidate.model, "seed": ctx.params.seed, "device": str(device)})
+        _log_inputs(ctx, data, data_hash)
         trainer = Trainer(
             build_classifier(meta),
             build_task(ctx.spec.task),
             candidate.train,
-            device=resolve_device(ctx.params.device),
+            device=device,
             callbacks=[EpochLogger(run.info.run_id), *callbacks],
             checkpoint_dir=ctx.paths.checkpoints(candidate.name),
             fingerprint=fingerprint,
@@ -74,9 +77,37 @@ def train_candidate(
         )
         history = trainer.fit(data.splits["train"], data.splits["val"])
         best = trainer.best_record()
-        mlflow.log_metrics({f"best_{k}": v for k, v in best.items() if k != "epoch"})
+        mlflow.log_metrics({k: v for k, v in best.items() if k != "epoch"} | {"kept_epoch": best["epoch"]})
         out = ctx.paths.candidate(candidate.name)
         save_trained(out, trainer.model, meta | {"params_hash": fingerprint, "data_hash": data_hash})
+        mlflow.set_tag("weights_sha256", lineage.file_digest(out / WEIGHTS, "sha256"))
         write_json(out / "history.json", history)
         write_json(out / "run.json", {"run_id": run.info.run_id, "best": best})
+        set_note_section(run.info.run_id, "Training", _training_note(ctx, candidate, trainer, data, data_hash))
     return best
+
+
+def _log_inputs(ctx: Context, data: PreparedData, data_hash: str) -> None:
+    """The prepared splits as the run's dataset inputs, under DVC's hash of them, and the GX result."""
+    import warnings
+
+    import mlflow
+
+    for split, context in (("train", "training"), ("val", "validation")):
+        x, y = data.splits[split]
+        with warnings.catch_warnings():  # MLflow registers its local-path source twice and says so
+            warnings.filterwarnings("ignore", "The specified dataset source can be interpreted in multiple ways")
+            dataset = mlflow.data.from_numpy(x.numpy(), source=str(ctx.paths.prepared), targets=y.numpy(),
+                                             name=f"{ctx.spec.dataset}/{split}", digest=data_hash)
+        mlflow.log_input(dataset, context=context)
+    if (ctx.paths.validation / "result.json").is_file():
+        mlflow.log_artifact(str(ctx.paths.validation / "result.json"), "validation")
+
+
+def _training_note(ctx: Context, candidate: CandidateSpec, trainer: Trainer, data: PreparedData, data_hash: str) -> str:
+    best, monitor = trainer.best_record(), trainer.monitor
+    counts = ", ".join(f"{len(data.splits[s][1]):,} {s}" for s in ("train", "val"))
+    return (f"**{candidate.name}** (family `{candidate.model}`, {count_parameters(trainer.model):,} parameters) "
+            f"on `{ctx.spec.dataset}` ({counts}; prepared data `{data_hash}`), device `{trainer.device}`.\n\n"
+            f"Kept epoch {best['epoch']} of {len(trainer.history)} by `{monitor}` = {best[monitor]:.4f} "
+            f"(val loss {best['val_loss']:.4f}).")

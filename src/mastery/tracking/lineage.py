@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 # Set on each training run, copied to the model version it becomes, written into its exports.
-LINEAGE_TAGS = ("pipeline", "candidate", "model_family", "git_commit", "data_hash", "params_hash")
+LINEAGE_TAGS = ("pipeline", "candidate", "model_family", "git_commit", "code_hash", "data_hash", "params_hash",
+                "weights_sha256")
+# What makes two versions the same model: equal weights from equal data, params and code.
+IDENTITY_TAGS = ("weights_sha256", "data_hash", "params_hash", "code_hash")
 
 
 def git_commit(root: Path = Path(".")) -> str:
@@ -35,6 +38,20 @@ def data_hash(path: Path) -> str:
     )
     digest = hashlib.md5(json.dumps(listing, sort_keys=True).encode()).hexdigest()
     return f"{digest}.dir"
+
+
+def code_hash(directories: list[Path]) -> str:
+    """A short hash of the Python sources under `directories` (bytecode caches aside)."""
+    digest = hashlib.sha256()
+    for directory in directories:
+        for source in sorted(Path(directory).rglob("*.py")):
+            digest.update(source.relative_to(Path(directory).parent).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def identity(tags: dict[str, str]) -> str:
+    """One value for a model's identity tags, searchable in the registry."""
+    return hashlib.sha256("|".join(tags[key] for key in IDENTITY_TAGS).encode()).hexdigest()[:32]
 
 
 def params_hash(config: Any) -> str:
@@ -92,21 +109,29 @@ def describe(ref: str) -> dict:
 
 
 def _resolve(client, ref: str) -> tuple[str, str]:
+    """(name, version) for `name`, `name@alias` or `name/version`, or a MasteryError saying
+    which part does not exist and what does."""
     from mlflow.exceptions import MlflowException
 
     from mastery.errors import MasteryError
 
-    if "@" in ref:
-        name, alias = ref.split("@", 1)
-    elif "/" in ref:
-        name, version = ref.rsplit("/", 1)
-        return name, version
+    if "/" in ref and "@" not in ref:
+        name, _, version = ref.rpartition("/")
+        alias = None
     else:
-        name, alias = ref, "champion"
+        name, _, alias = ref.partition("@")
+        alias = alias or "champion"
     try:
-        version = client.get_registered_model(name).aliases.get(alias)
+        model = client.get_registered_model(name)
     except MlflowException as error:
-        raise MasteryError(f"no registered model '{name}' in {client.tracking_uri}") from error
-    if version is None:
-        raise MasteryError(f"model '{name}' has no alias '{alias}'")
-    return name, str(version)
+        known = ", ".join(sorted(m.name for m in client.search_registered_models())) or "none"
+        raise MasteryError(f"no registered model '{name}' in {client.tracking_uri}; registered: {known}") from error
+    if alias is not None:
+        if alias not in model.aliases:
+            aliases = ", ".join(f"{a} (v{v})" for a, v in sorted(model.aliases.items())) or "none"
+            raise MasteryError(f"model '{name}' has no alias '{alias}'; aliases: {aliases}")
+        return name, str(model.aliases[alias])
+    versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+    if not version.isdigit() or int(version) not in versions:
+        raise MasteryError(f"model '{name}' has no version '{version}'; versions: {', '.join(map(str, versions))}")
+    return name, version

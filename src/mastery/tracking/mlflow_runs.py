@@ -10,6 +10,10 @@ from typing import Any
 from mastery.config.schema import TrackingConfig
 from mastery.training.trainer import Callback
 
+EXPERIMENT_KIND, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
+NOTE = "mlflow.note.content"  # a run's description in the UI
+SPLITS = ("train", "val")
+
 
 def use_store(tracking: TrackingConfig) -> str:
     """Point MLflow at the configured store; MLFLOW_TRACKING_URI wins."""
@@ -21,11 +25,17 @@ def use_store(tracking: TrackingConfig) -> str:
 
 
 def configure(tracking: TrackingConfig, pipeline: str) -> str:
-    """The store, and the pipeline's experiment for the runs that follow."""
+    """The store, and the pipeline's experiment for the runs that follow.
+
+    The experiment is marked as model development, so MLflow's UI opens it on its training
+    runs rather than on the GenAI overview.
+    """
     import mlflow
 
     uri = use_store(tracking)
-    mlflow.set_experiment(f"{tracking.experiment_prefix}/{pipeline}")
+    experiment = mlflow.set_experiment(f"{tracking.experiment_prefix}/{pipeline}")
+    if experiment.tags.get(EXPERIMENT_KIND) != MODEL_DEVELOPMENT:
+        mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND, MODEL_DEVELOPMENT)
     return uri
 
 
@@ -51,6 +61,13 @@ def log_metrics(run_id: str, metrics: Mapping[str, float], step: int | None = No
     MlflowClient().log_batch(run_id, metrics=batch)
 
 
+def epoch_metric_name(key: str) -> str:
+    """`val_loss` -> `loss/val`: MLflow charts metrics that share a prefix side by side, so
+    each metric's train and val curves sit together; the rest go under `training/`."""
+    split, _, metric = key.partition("_")
+    return f"{metric}/{split}" if split in SPLITS and metric else f"training/{key}"
+
+
 class EpochLogger(Callback):
     """Logs each epoch's record as one batch, so the MLflow UI follows training live."""
 
@@ -58,5 +75,23 @@ class EpochLogger(Callback):
         self.run_id = run_id
 
     def on_epoch_end(self, trainer, record: dict) -> None:
-        values = {k: v for k, v in record.items() if k != "epoch"}
+        values = {epoch_metric_name(k): v for k, v in record.items() if k != "epoch"}
         log_metrics(self.run_id, values, step=record["epoch"])
+
+
+def set_note_section(run_id: str, title: str, text: str) -> None:
+    """Write `text` under `### title` in the run's description, replacing that section if a
+    rerun wrote it before and keeping the others (train, evaluate, promote each own one)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    note = client.get_run(run_id).data.tags.get(NOTE, "")
+    sections = dict(_sections(note))
+    sections[title] = text.strip()
+    client.set_tag(run_id, NOTE, "\n\n".join(f"### {name}\n{body}" for name, body in sections.items()))
+
+
+def _sections(note: str):
+    for chunk in note.split("### ")[1:]:
+        title, _, body = chunk.partition("\n")
+        yield title.strip(), body.strip()

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from mastery.models.artifact import load_trained
+from mastery.tracking.lineage import identity
 
 EAGER = "eager"  # run artifact folder: safetensors weights + model.json, what `load_trained` reads
 
@@ -33,6 +34,22 @@ def log_and_register(model: nn.Module, trained_dir: Path, input_example: np.ndar
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
     )
     return mlflow.register_model(info.model_uri, name, tags=tags)
+
+
+def register_unless_known(model: nn.Module, trained_dir: Path, input_example: np.ndarray, name: str,
+                          tags: dict[str, str]) -> tuple[object, bool]:
+    """(version, reused): the version of `name` with this model's identity, else a new one.
+
+    Equal weights from equal data, params and code are the same model: registering it again
+    would only add a duplicate that the gate then has to refuse.
+    """
+    from mlflow import MlflowClient
+
+    key = identity(tags)
+    known = MlflowClient().search_model_versions(f"name='{name}' and tags.identity='{key}'")
+    if known:
+        return min(known, key=lambda v: int(v.version)), True
+    return log_and_register(model, trained_dir, input_example, name, tags | {"identity": key}), False
 
 
 def load_version(name: str, ref: str):
