@@ -15,7 +15,7 @@ export ORT_DISABLE_TELEMETRY := 1
 .PHONY: run vision transfer test test-all bench setup data-packages clean
 
 ## run: the quickstart pipeline end to end through DVC (PIPELINE=vision for Fashion-MNIST)
-run: $(VENV)/.installed
+run: $(VENV)/.installed data-packages
 	dvc repro export@$(PIPELINE)
 	@echo
 	mastery lineage --pipeline $(PIPELINE)
