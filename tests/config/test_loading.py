@@ -80,3 +80,13 @@ def test_missing_required_key(tmp_path):
     path = _write_spec(tmp_path, lambda s: s.pop("dataset"))
     with pytest.raises(ConfigError, match="dataset: required key is missing"):
         load_spec(path)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "pipelines").glob("*.yaml")) + [REPO / "params.yaml"], ids=lambda p: p.name)
+def test_dvc_exp_run_set_param_keeps_the_file_as_written(path):
+    """`dvc exp run -S key=value` rewrites the whole file through DVC's YAML round trip; the
+    files are written in the style it emits, so only the value set changes."""
+    from dvc.utils.serialize._yaml import dumps_yaml, parse_yaml_for_update
+
+    text = path.read_text()
+    assert dumps_yaml(parse_yaml_for_update(text, str(path))) == text
