@@ -18,10 +18,14 @@ export ORT_DISABLE_TELEMETRY := 1
 run: $(VENV)/.installed data-packages
 	dvc repro export@$(PIPELINE)
 	@echo
-	mastery lineage --pipeline $(PIPELINE)
+	@mastery lineage --pipeline $(PIPELINE)
 	@echo
-	@echo "Metrics:   .venv/bin/dvc metrics show"
-	@echo "Models:    .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db   (then http://127.0.0.1:5000)"
+	@echo "Exports:    exports/$(PIPELINE)/  model.onnx, model.int8.onnx, parity.json"
+	@echo "Reports:    reports/$(PIPELINE)/zoo.md, evaluation.json  reports/promotion/$(PIPELINE).json"
+	@echo "            reports/validation/$(PIPELINE)/docs/index.html (data docs)"
+	@echo "Next:       .venv/bin/dvc metrics show      .venv/bin/dvc plots show (dvc_plots/index.html)"
+	@echo "            .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db   (http://127.0.0.1:5000)"
+	@echo "            .venv/bin/dvc repro              (every default pipeline: quickstart, vision)"
 
 vision: data-packages
 	$(MAKE) run PIPELINE=vision

@@ -61,7 +61,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PIPELINE = "quickstart"
-COPIED = ("dvc.yaml", "params.yaml", ".dvcignore", "pipelines", "src", ".dvc", "flows")
+COPIED = ("dvc.yaml", "params.yaml", ".dvcignore", "pipelines", "src", ".dvc", "flows", "bin")
 QUIET = {
     "DO_NOT_TRACK": "true",
     "MLFLOW_DISABLE_TELEMETRY": "true",

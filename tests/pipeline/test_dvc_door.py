@@ -66,3 +66,12 @@ def test_truncated_source_stops_the_pipeline_at_ingest(dvc_project, tmp_path_fac
     assert result.returncode != 0 and ran(result) == ["ingest@vision"]
     assert "train-images-idx3-ubyte.gz: header declares shape (60000, 28, 28)" in result.stderr
     assert np.all([not (dvc_project / d / "vision").exists() for d in ("models", "reports")])
+
+
+def test_a_bare_repro_runs_only_the_default_pipelines(dvc_project):
+    """Long pipelines (fashion_nas, vision_full) are opt-in: listed in params.yaml to run."""
+    listed = dvc(dvc_project, "stage", "list", "--name-only")  # what a bare `dvc repro` reproduces
+    assert listed.returncode == 0, listed.stderr
+    stages = listed.stdout.split()
+    assert {stage.split("@")[1] for stage in stages if "@" in stage} == {"quickstart", "vision"}
+    assert "transfer" in stages

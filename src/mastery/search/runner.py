@@ -56,19 +56,18 @@ def run_search(ctx: Context, kind: str, workers: int | None = None, launch: Laun
     return finish(ctx, search, study)
 
 
-def open_study(ctx: Context, search: Search, seed: int):
+def open_study(ctx: Context, search: Search, seed: int, created: bool = False):
+    """The search's study, made (with its MLflow run) unless `created`: workers join the study
+    `run_search` opened, each with its own sampler seed."""
     import optuna
 
     data = data_hash(ctx.paths.prepared)
     storage = open_storage(ctx, search.config, on_stale_trial=mark_stale_run)
-    study = optuna.create_study(
-        study_name=study_name(ctx.spec.name, search.kind, search.definition() | {"data": data}),
-        storage=storage,
-        directions=search.directions,
-        sampler=search.sampler(seed),
-        pruner=search.pruner(),
-        load_if_exists=True,
-    )
+    name = study_name(ctx.spec.name, search.kind, search.definition() | {"data": data})
+    if created:
+        return optuna.load_study(study_name=name, storage=storage, sampler=search.sampler(seed), pruner=search.pruner())
+    study = optuna.create_study(study_name=name, storage=storage, directions=search.directions,
+                                sampler=search.sampler(seed), pruner=search.pruner(), load_if_exists=True)
     experiment = f"{ctx.params.tracking.experiment_prefix}/{ctx.spec.name}"
     study_run(study, experiment, f"{ctx.spec.name}/{search.kind}", search.definition() | {"data": data})
     return study
@@ -86,7 +85,7 @@ def work(root: str, pipeline: str, kind: str, worker: int = 0, deadline: float |
     ctx = load_context(pipeline, root)
     configure(ctx.params.tracking, ctx.spec.name)
     search = SEARCHES[kind](ctx)
-    study = open_study(ctx, search, ctx.params.seed + worker)  # distinct seeds: no duplicate draws
+    study = open_study(ctx, search, ctx.params.seed + worker, created=True)  # distinct seeds: no duplicate draws
     objective = search.objective(PreparedData.load(ctx.paths.prepared), study.user_attrs["mlflow_run_id"])
     claim = TrialClaim(ctx.paths.studies / f"{study.study_name}.lock")
     try:
