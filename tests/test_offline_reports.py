@@ -47,7 +47,9 @@ def test_dvc_plots_show_draws_the_curves_and_the_confusion_matrix_offline(worksp
     shown = dvc(workspace, "plots", "show")
     assert shown.returncode == 0 and shown.stderr == "", shown.stderr  # no pipeline left unrun
 
-    tab.open(workspace / "dvc_plots" / "index.html").wait_for(".mark-rect path")
+    tab.open(workspace / "dvc_plots" / "index.html")
+    assert tab.errors == []  # a missing library fails here, at load, not at a timeout
+    tab.wait_for(".mark-rect path")
     assert tab.page.locator(".mark-line path").count() == 4  # loss and accuracy, train and val
     assert tab.page.locator(".mark-rect path").count() > 10  # a confusion matrix cell a pair
     assert {"train", "val", "loss", "accuracy"} <= set(tab.page.locator("svg text").all_text_contents())
