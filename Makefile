@@ -15,12 +15,13 @@ export ORT_DISABLE_TELEMETRY := 1
 .PHONY: run vision transfer test test-all bench setup system-packages clean
 
 ## run: the quickstart pipeline end to end through DVC (PIPELINE=vision for Fashion-MNIST)
-run: $(VENV)/.installed data-packages
+run: $(VENV)/.installed system-packages
 	dvc repro export@$(PIPELINE)
 	@echo
 	mastery lineage --pipeline $(PIPELINE)
 	@echo
 	@echo "Metrics:   .venv/bin/dvc metrics show"
+	@echo "Plots:     .venv/bin/dvc plots show   (then open dvc_plots/index.html, offline)"
 	@echo "Models:    .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db   (then http://127.0.0.1:5000)"
 
 vision: system-packages
