@@ -12,10 +12,10 @@ export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: run vision transfer test test-all bench setup data-packages clean
+.PHONY: run vision transfer test test-all bench setup system-packages clean
 
 ## run: the quickstart pipeline end to end through DVC (PIPELINE=vision for Fashion-MNIST)
-run: $(VENV)/.installed data-packages
+run: $(VENV)/.installed system-packages
 	dvc repro export@$(PIPELINE)
 	@echo
 	@mastery lineage --pipeline $(PIPELINE)
@@ -23,40 +23,48 @@ run: $(VENV)/.installed data-packages
 	@echo "Exports:    exports/$(PIPELINE)/  model.onnx, model.int8.onnx, parity.json"
 	@echo "Reports:    reports/$(PIPELINE)/zoo.md, evaluation.json  reports/promotion/$(PIPELINE).json"
 	@echo "            reports/validation/$(PIPELINE)/docs/index.html (data docs)"
-	@echo "Next:       .venv/bin/dvc metrics show      .venv/bin/dvc plots show (dvc_plots/index.html)"
+	@echo "Next:       .venv/bin/dvc metrics show      .venv/bin/dvc plots show (dvc_plots/index.html, offline)"
 	@echo "            .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db   (http://127.0.0.1:5000)"
 	@echo "            .venv/bin/dvc repro              (every default pipeline: quickstart, vision)"
 
-vision: data-packages
+vision: system-packages
 	$(MAKE) run PIPELINE=vision
 
 ## transfer: the vision LeNet-5 adapted to 5,000 MNIST digits (reports/transfer/vision/)
-transfer: $(VENV)/.installed data-packages
+transfer: $(VENV)/.installed system-packages
 	dvc repro transfer
 
 ## test: the default (fast) test suite
-test: $(VENV)/.installed data-packages
+test: $(VENV)/.installed system-packages
 	$(BIN)/pytest
 
 ## test-all: including the slow tests (full Fashion-MNIST training)
-test-all: $(VENV)/.installed data-packages
+test-all: $(VENV)/.installed system-packages
 	$(BIN)/pytest -m "slow or not slow"
 
-bench: $(VENV)/.installed data-packages
+bench: $(VENV)/.installed system-packages
 	$(BIN)/python benchmarks/trainer_vs_bare_loop.py
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed system-packages
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# The venv, then web/'s npm packages: the JS and CSS the HTML reports load, so they render offline.
+$(VENV)/.installed: pyproject.toml constraints.txt web/package-lock.json web/dvc_plots.html | system-packages
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	npm ci --prefix web --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m mastery.offline_assets
 	touch $@
 
-## data-packages: Fashion-MNIST from Debian, where apt is available and it is missing
-data-packages:
-	@if [ ! -d $(FASHION_MNIST) ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+## system-packages: from Debian where apt is available, whichever is missing: Fashion-MNIST,
+## Chromium (the browser tests) and npm (web/)
+system-packages:
+	@missing=""; \
+	test -d $(FASHION_MNIST) || missing="$$missing dataset-fashion-mnist"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq $$missing; \
 	fi
 
 clean:
-	rm -rf data models reports metrics plots checkpoints mlflow.db mlartifacts dvc.lock
+	rm -rf data models reports metrics plots dvc_plots checkpoints mlflow.db mlartifacts dvc.lock

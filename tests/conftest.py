@@ -17,31 +17,29 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    """A copy of the repo's params and specs in tmp_path, with MLflow in a SQLite file there.
+def tiny_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repo's params and specs in root, with MLflow in a SQLite file there.
 
     The quickstart spec is shrunk to two epochs of a few batches so steps finish in seconds,
     its search to two one-epoch trials, and its gate lowered to match, so promotion and
     export run too.
     """
-    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
-    spec_path = tmp_path / "pipelines" / "quickstart.yaml"
+    shutil.copy(REPO / "params.yaml", root / "params.yaml")
+    shutil.copytree(REPO / "pipelines", root / "pipelines")
+    spec_path = root / "pipelines" / "quickstart.yaml"
     spec = yaml.safe_load(spec_path.read_text())
     spec["train"] |= {"epochs": 2, "max_batches": 4}
     spec["tune"] |= {"trials": 2, "train": {"epochs": 1}}
     spec["gate"]["thresholds"] = {"test_accuracy": 0.2}
     spec_path.write_text(yaml.safe_dump(spec))
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = f"sqlite:///{root / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)  # a URI set by an earlier test would otherwise win over the env
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    monkeypatch.chdir(root)
+    return root
 
 
-@pytest.fixture
-def dvc_project(project) -> Path:
+def with_dvc(project: Path) -> Path:
     """`project` made a git + DVC workspace with the repo's stages, code and DVC config, all
     committed (a baseline, as `dvc exp run` needs)."""
     for name in ("dvc.yaml", ".dvcignore"):
@@ -53,6 +51,18 @@ def dvc_project(project) -> Path:
         subprocess.run([*git, *command], cwd=project, check=True)
     (project / ".venv").symlink_to(Path(sys.prefix))  # where `bin/mastery` looks, as in a checkout
     return project
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """`tiny_project` in tmp_path."""
+    return tiny_project(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def dvc_project(project) -> Path:
+    """`project` as a git + DVC workspace (`with_dvc`)."""
+    return with_dvc(project)
 
 
 def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -87,3 +97,25 @@ def corrupt_fashion_labels(directory: Path) -> Path:
     blob[8 + 123] = 10  # the header is 8 bytes
     labels.write_bytes(gzip.compress(bytes(blob)))
     return directory
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium for the whole run (see tests/browser.py); a launch costs about a second."""
+    from browser import CHROMIUM, launch_chromium
+
+    if not CHROMIUM.exists():
+        if shutil.which("apt-get"):
+            pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing and there is no apt-get to install it")
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def tab(chromium):
+    """A fresh browser tab that may load only from this machine (see `browser.Tab`)."""
+    from browser import open_tab
+
+    with open_tab(chromium) as tab:
+        yield tab

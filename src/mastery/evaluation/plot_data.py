@@ -4,7 +4,8 @@ Written to `out_dir` (normally `PipelinePaths.plots`):
 
 - `learning_curve.csv`: `epoch`, then every key of the history rows in first-seen order
   (e.g. `train_loss`, `val_loss`, `train_accuracy`, `val_accuracy`, `lr`); a value missing
-  from a row is left empty. Use with `x: epoch` and the `linear` template.
+  from a row is left empty. Use with `x: epoch` and the `learning_curves` template
+  (`.dvc/plots/learning_curves.json`: train and val loss and accuracy, one line each).
 - `confusion.csv`: `actual`, `predicted`, one row per test example, class names as values.
   Use with `x: predicted`, `y: actual` and the `confusion` (or `confusion_normalized`)
   template.

@@ -60,7 +60,7 @@ def step_named(name: str) -> Step:
 STEPS = (
     Step("ingest", "ingest", ("data/sources.py", "data/raw.py"), ("sources",), ("dataset",),
          deps=lambda p: [], outs=lambda p: [p.raw], retries=2),
-    Step("validate", "validate", ("validation",), (), ("dataset",),
+    Step("validate", "validate", ("validation", "offline_assets.py"), (), ("dataset",),
          deps=lambda p: [p.raw], outs=lambda p: [p.validation]),
     Step("prepare", "prepare", ("data/prepare.py",), ("seed",), ("split",),
          deps=lambda p: [p.raw, p.validation], outs=lambda p: [p.prepared]),

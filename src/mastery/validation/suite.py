@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from mastery.data.registry import DatasetInfo
+from mastery.offline_assets import localise_data_docs
 from mastery.validation.profile import shape_name
 
 SAMPLES, CLASSES = "samples", "classes"
@@ -51,6 +52,8 @@ def run_suites(
 ) -> dict[str, dict]:
     """Validate each table against its suite and render data docs into a fresh docs_dir.
 
+    The docs load local copies of their scripts and styles, so they render offline.
+
     An ephemeral context keeps nothing on disk but the docs: no gx/ folder appears, and a
     rerun with the same docs_dir cannot collide with names a previous run registered.
     """
@@ -74,6 +77,7 @@ def run_suites(
         results[name] = result.to_json_dict()
     shutil.rmtree(docs_dir, ignore_errors=True)
     context.build_data_docs()
+    localise_data_docs(docs_dir)
     return results
 
 

@@ -1,0 +1,85 @@
+"""The HTML reports render in headless Chromium with no network: DVC plots and GX data docs."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import dvc, edit_yaml, tiny_project, with_dvc
+
+from mastery.steps.context import load_context
+from mastery.steps.evaluate import evaluate
+from mastery.steps.ingest import ingest
+from mastery.steps.prepare import prepare
+from mastery.steps.train import train
+from mastery.steps.validate import validate
+
+# What a page loads (not the links a reader may follow): each must be a local file.
+LOADED_URLS = "[...document.querySelectorAll('script[src], link[href], img[src]')].map(e => e.src || e.href)"
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A DVC workspace where only quickstart is listed and has run: tiny, no search, in-process.
+
+    The steps are the ones `dvc repro` runs, called directly: one process instead of one a
+    stage takes the module from over a minute to about 20 s.
+    """
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        root = with_dvc(tiny_project(tmp_path_factory.mktemp("reports"), monkeypatch))
+        edit_yaml(root / "params.yaml", lambda params: params.update(pipelines=["quickstart"]))
+        edit_yaml(root / "pipelines" / "quickstart.yaml", lambda spec: spec.update(tune=None))
+        ctx = load_context("quickstart")
+        for step in (ingest, validate, prepare, train, evaluate):
+            step(ctx)
+        yield root
+
+
+@pytest.fixture(scope="module")
+def docs(workspace):
+    return workspace / "reports" / "validation" / "quickstart" / "docs"
+
+
+def assert_offline(tab):
+    assert tab.blocked == [] and tab.errors == []
+    assert all(url.startswith("file://") for url in tab.page.evaluate(LOADED_URLS))
+
+
+def test_dvc_plots_show_draws_the_curves_and_the_confusion_matrix_offline(workspace, tab):
+    shown = dvc(workspace, "plots", "show")
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr  # no pipeline left unrun
+
+    tab.open(workspace / "dvc_plots" / "index.html")
+    assert tab.errors == []  # a missing library fails here, at load, not at a timeout
+    tab.wait_for(".mark-rect path")
+    assert tab.page.locator(".mark-line path").count() == 4  # loss and accuracy, train and val
+    assert tab.page.locator(".mark-rect path").count() > 10  # a confusion matrix cell a pair
+    assert {"train", "val", "loss", "accuracy"} <= set(tab.page.locator("svg text").all_text_contents())
+    assert_offline(tab)
+
+
+def test_dvc_metrics_show_warns_of_nothing(workspace):
+    shown = dvc(workspace, "metrics", "show")
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+    assert "metrics/quickstart.json" in shown.stdout
+
+
+def test_data_docs_index_is_styled_and_scripted_offline(docs, tab):
+    tab.open(docs / "index.html", wait_for_text="digits.samples")
+    assert tab.page.locator(".bootstrap-table").count() == 2  # bootstrap-table (jQuery) ran
+    nav = tab.page.locator(".nav-tabs").first
+    assert nav.evaluate("e => getComputedStyle(e).display") == "flex"  # Bootstrap's CSS applies
+    assert tab.page.evaluate(
+        "document.fonts.ready.then(fonts => [...fonts].some("
+        "f => f.family.includes('Font Awesome') && f.status === 'loaded'))"
+    )  # the status icons' font
+    assert_offline(tab)
+
+
+def test_a_validation_page_shows_each_expectation_offline(docs, tab):
+    page = next((docs / "validations" / "digits" / "samples").rglob("*.html"))
+    tab.open(page, wait_for_text="values must belong to this set")
+    text = tab.text()
+    for column in ("shape", "dtype", "label", "splits_with_hash"):
+        assert column in text
+    assert "Must have exactly 1797 rows." in text
+    assert tab.page.locator(".bootstrap-table table").count() >= 10  # a styled table per column
+    assert_offline(tab)
