@@ -24,7 +24,8 @@ run: $(VENV)/.installed system-packages
 	@echo "Reports:    reports/$(PIPELINE)/zoo.md, evaluation.json  reports/promotion/$(PIPELINE).json"
 	@echo "            reports/validation/$(PIPELINE)/docs/index.html (data docs)"
 	@echo "Next:       .venv/bin/dvc metrics show      .venv/bin/dvc plots show (dvc_plots/index.html, offline)"
-	@echo "            .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db   (http://127.0.0.1:5000)"
+	@echo "            .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db"
+	@echo "              then http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
 	@echo "            .venv/bin/dvc repro              (every default pipeline: quickstart, vision)"
 
 vision: system-packages

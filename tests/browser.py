@@ -1,8 +1,10 @@
 """Headless Chromium (Debian's, driven by Playwright) for tests that look at rendered pages.
 
 A tab may load only from this machine: file:// pages and servers on 127.0.0.1 / localhost.
-Any other request is aborted and kept in `Tab.blocked`, so a test can assert that a page
-needed no network. Use through the `chromium` and `tab` fixtures in conftest.py:
+Chromium resolves no other host name, and every request for one is kept in `Tab.blocked`,
+so a test can assert that a page needed no network. (Blocking by name rather than by
+Playwright's request interception: interception stalls pages that start web workers, such
+as MLflow's UI.) Use through the `chromium` and `tab` fixtures in conftest.py:
 
     tab.open("http://127.0.0.1:5000", wait_for_text="Experiments").screenshot(tmp_path / "ui.png")
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Request, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package: `make setup` installs it where apt exists
 # Without the background-networking flags Chromium floods a closed network with connections.
@@ -27,6 +29,7 @@ FLAGS = [
     "--no-first-run",
     "--disable-quic",
     "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
 LOCAL_SCHEMES = {"file", "data", "blob"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -49,7 +52,7 @@ class Tab:
     """A page in its own browser context; what it tried to fetch elsewhere, and its JS errors."""
 
     page: Page
-    blocked: list[str] = field(default_factory=list)  # URLs off this machine, aborted
+    blocked: list[str] = field(default_factory=list)  # URLs off this machine (they cannot resolve)
     errors: list[str] = field(default_factory=list)  # uncaught exceptions in the page's scripts
 
     def open(self, target: str | Path, wait_for_text: str | None = None) -> Tab:
@@ -85,15 +88,12 @@ def open_tab(browser: Browser) -> Iterator[Tab]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = Tab(context.new_page())
 
-    def local_only(route: Route) -> None:
-        url = urlsplit(route.request.url)
-        if url.scheme in LOCAL_SCHEMES or url.hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            tab.blocked.append(route.request.url)
-            route.abort()
+    def record_remote(request: Request) -> None:
+        url = urlsplit(request.url)
+        if url.scheme not in LOCAL_SCHEMES and url.hostname not in LOCAL_HOSTS:
+            tab.blocked.append(request.url)
 
-    context.route("**/*", local_only)
+    context.on("request", record_remote)
     tab.page.on("pageerror", lambda error: tab.errors.append(str(error)))
     try:
         yield tab

@@ -2,7 +2,7 @@
 
 import os
 
-# Offline by default: every tool in the stack stays quiet unless the user opts back in.
+# Offline and quiet by default: every tool in the stack stays so unless the user opts back in.
 for _name, _value in {
     "DO_NOT_TRACK": "true",  # MLflow honours only the string "true"
     "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -10,6 +10,7 @@ for _name, _value in {
     "DVC_NO_ANALYTICS": "1",
     "GX_ANALYTICS_ENABLED": "false",
     "ORT_DISABLE_TELEMETRY": "1",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",  # not "Creating initial MLflow database tables..." on every step
 }.items():
     os.environ.setdefault(_name, _value)
 

@@ -35,7 +35,15 @@ REDUCE_RANGE = PER_CHANNEL = True
 
 def export_onnx(model: nn.Module, example: Tensor, path: Path, metadata: dict[str, str]) -> Path:
     """Export `model` (in eval mode) with a dynamic batch: `images` (B, C, H, W) -> `logits`."""
+    import logging
+    import warnings
+
     import torch
+
+    # the exporter says, each time, that it skips torchvision's ops (we use none), and torch's
+    # own pytree code trips torch's deprecation of LeafSpec: neither is the user's to act on
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
 
     program = torch.onnx.export(
         model.eval(),

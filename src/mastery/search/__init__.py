@@ -13,3 +13,5 @@ from optuna.exceptions import ExperimentalWarning
 warnings.filterwarnings("ignore", category=ExperimentalWarning)
 # said on every importance plot, whatever the target's sign; we pass the sign it asks for
 warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes")
+# a small study has few trials per value of a parameter; the importance plot is a sketch then
+warnings.filterwarnings("ignore", message="Some regimes for parameter")

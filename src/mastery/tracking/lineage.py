@@ -12,6 +12,9 @@ from typing import Any
 # Set on each training run, copied to the model version it becomes, written into its exports.
 LINEAGE_TAGS = ("pipeline", "candidate", "model_family", "git_commit", "code_hash", "data_hash", "params_hash",
                 "weights_sha256")
+# MLflow's UI shows an experiment as model training, not GenAI, only when asked in the URL
+# (or once switched by hand): the experimentKind tag does not decide it in MLflow 3.17.
+MODEL_TRAINING = "?workflowType=machine_learning"
 # What makes two versions the same model: equal weights from equal data, params and code.
 IDENTITY_TAGS = ("weights_sha256", "data_hash", "params_hash", "code_hash")
 
@@ -101,6 +104,7 @@ def describe(ref: str) -> dict:
         "run_id": run.info.run_id,
         "run_name": run.info.run_name,
         "experiment_id": run.info.experiment_id,
+        "mlflow_ui": f"/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}{MODEL_TRAINING}",
         "candidate": tags.get("candidate"),
         "gate": tags.get("gate.summary"),
         "onnx_sha256": tags.get("onnx_sha256"),
