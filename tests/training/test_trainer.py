@@ -8,9 +8,10 @@ import torch
 from mastery.config import EarlyStoppingConfig, OptimizerConfig, SchedulerConfig, TrainConfig
 from mastery.models import Standardize, build_model
 from mastery.tasks import ClassificationTask
+from mastery.training.callbacks import Callback
 from mastery.training.device import resolve_device
 from mastery.training.gradcheck import gradient_check
-from mastery.training.trainer import Callback, Trainer, TrainingDiverged
+from mastery.training.trainer import Trainer, TrainingDiverged
 
 
 def blobs(n=256, seed=0):

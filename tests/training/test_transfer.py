@@ -9,8 +9,9 @@ from mastery.config import OptimizerConfig, SchedulerConfig, TrainConfig
 from mastery.data.subsets import balanced_subset
 from mastery.models import build_model
 from mastery.tasks import build_task
+from mastery.training.callbacks import Callback
 from mastery.training.optim import LRSchedule, build_optimizer
-from mastery.training.trainer import Callback, Trainer
+from mastery.training.trainer import Trainer
 from mastery.training.transfer import UnfreezeFeatures, freeze, transplant_features
 
 

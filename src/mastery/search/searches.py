@@ -24,8 +24,9 @@ from mastery.steps.context import Context
 from mastery.steps.train import candidate_meta
 from mastery.tasks import build_task
 from mastery.tracking.mlflow_runs import EpochLogger
+from mastery.training.callbacks import Callback
 from mastery.training.device import resolve_device, seed_everything
-from mastery.training.trainer import Callback, Trainer, TrainingDiverged
+from mastery.training.trainer import Trainer, TrainingDiverged
 
 MAXIMIZE = {"val_accuracy": "maximize", "n_parameters": "minimize", "latency_ms": "minimize"}
 

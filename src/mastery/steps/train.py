@@ -16,8 +16,9 @@ from mastery.steps.records import write_json
 from mastery.tasks import build_task
 from mastery.tracking import lineage
 from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten, set_note_section
+from mastery.training.callbacks import Callback
 from mastery.training.device import resolve_device, seed_everything
-from mastery.training.trainer import Callback, Trainer
+from mastery.training.trainer import Trainer
 
 
 def train(ctx: Context, callbacks: Sequence[Callback] = ()) -> dict[str, dict]:

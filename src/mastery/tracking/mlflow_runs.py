@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mastery.config.schema import TrackingConfig
-from mastery.training.trainer import Callback
+from mastery.training.callbacks import Callback
 
 EXPERIMENT_KIND, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
 NOTE = "mlflow.note.content"  # a run's description in the UI

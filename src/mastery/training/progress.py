@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mastery.training.trainer import Callback
+from mastery.training.callbacks import Callback
 
 
 class RichProgress(Callback):

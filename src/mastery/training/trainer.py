@@ -22,6 +22,7 @@ from mastery.data.augment import Augmenter
 from mastery.errors import MasteryError
 from mastery.tasks import Task
 from mastery.training import checkpoint
+from mastery.training.callbacks import Callback
 from mastery.training.device import CPU, autocast
 from mastery.training.init import initialize
 from mastery.training.optim import LRSchedule, build_optimizer
@@ -31,18 +32,6 @@ Split = tuple[Tensor, Tensor]
 
 class TrainingDiverged(MasteryError):
     """The loss became NaN or infinite; the message names the epoch."""
-
-
-class Callback:
-    """Hooks for doors and searches (progress bars, MLflow logging, Optuna pruning)."""
-
-    def on_fit_start(self, trainer: Trainer, epochs: int, batches_per_epoch: int) -> None: ...
-
-    def on_batch_end(self, trainer: Trainer) -> None: ...
-
-    def on_epoch_end(self, trainer: Trainer, record: dict) -> None: ...
-
-    def on_fit_end(self, trainer: Trainer) -> None: ...
 
 
 class Trainer:

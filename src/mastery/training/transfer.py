@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from mastery.training.trainer import Callback
+from mastery.training.callbacks import Callback
 
 
 def transplant_features(source: nn.Module, target: nn.Module) -> nn.Module:
