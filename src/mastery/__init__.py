@@ -11,6 +11,7 @@ for _name, _value in {
     "GX_ANALYTICS_ENABLED": "false",
     "ORT_DISABLE_TELEMETRY": "1",
     "MLFLOW_LOGGING_LEVEL": "WARNING",  # not "Creating initial MLflow database tables..." on every step
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # a tqdm bar per artifact download
 }.items():
     os.environ.setdefault(_name, _value)
 

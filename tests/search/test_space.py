@@ -81,7 +81,7 @@ def test_override_sets_dotted_keys_and_checks_them(tmp_path):
                        "here")
     assert (changed.train.optimizer.lr, changed.params["hidden"], changed.train.early_stopping.patience) == (0.5, [8], 2)
     assert changed.train.early_stopping.monitor == "val_loss"  # a null section is created with its defaults
-    with pytest.raises(ConfigError, match=r"here.train.optimizer: unknown key 'learning_rate'"):
+    with pytest.raises(ConfigError, match=r"here: train.optimizer: unknown key 'learning_rate'"):
         override(candidate, {"train.optimizer.learning_rate": 0.5}, "here")
 
 
