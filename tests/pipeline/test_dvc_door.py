@@ -1,4 +1,8 @@
-"""The DVC door on a copy of the project: repro, no-op repro, partial re-runs, fail-fast validation."""
+"""The DVC door on a copy of the project: fail-fast validation and ingest, and the default pipelines.
+
+A full repro, a no-op repro, partial re-runs and push/pull are exercised with the flow in
+test_prefect_door.py, where the two doors must agree.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +12,6 @@ import shutil
 import numpy as np
 from conftest import FASHION, corrupt_fashion_labels, dvc, edit_yaml, ran
 from mlflow import MlflowClient
-
-
-def test_repro_then_noop_then_only_train_onwards(dvc_project):
-    first = dvc(dvc_project, "repro", "evaluate@quickstart")
-    assert first.returncode == 0, first.stdout + first.stderr
-    stages = ("ingest", "validate", "prepare", "tune", "nas", "train", "evaluate")
-    assert sorted(ran(first)) == sorted(f"{s}@quickstart" for s in stages)
-    assert ran(first)[:3] == ["ingest@quickstart", "validate@quickstart", "prepare@quickstart"]
-    assert ran(first)[-2:] == ["train@quickstart", "evaluate@quickstart"]
-    assert MlflowClient(f"sqlite:///{dvc_project / 'mlflow.db'}").get_model_version("quickstart-digits", "1")
-
-    again = dvc(dvc_project, "repro", "evaluate@quickstart")
-    assert again.returncode == 0 and ran(again) == []
-
-    # a candidate's params are read by tune (its base) and train, not by nas or anything before
-    edit_yaml(dvc_project / "pipelines" / "quickstart.yaml", lambda s: s["candidates"][0]["params"].update(dropout=0.2))
-    changed = dvc(dvc_project, "repro", "evaluate@quickstart")
-    assert changed.returncode == 0, changed.stderr
-    assert ran(changed) == ["tune@quickstart", "train@quickstart", "evaluate@quickstart"]
-
-    # the local remote works out of the box: push, lose the cache and outputs, pull them back
-    assert dvc(dvc_project, "push").returncode == 0
-    for path in (".dvc/cache", "data", "models"):
-        shutil.rmtree(dvc_project / path)
-    pulled = dvc(dvc_project, "pull", "--with-deps", "evaluate@quickstart")
-    assert pulled.returncode == 0, pulled.stderr
-    assert (dvc_project / "models" / "quickstart" / "mlp" / "model.safetensors").is_file()
-    assert "up to date" in dvc(dvc_project, "status", "evaluate@quickstart").stdout
 
 
 def test_corrupt_labels_stop_the_pipeline_at_validate(dvc_project, tmp_path_factory):

@@ -66,6 +66,7 @@ def test_flow_runs_every_step_and_dvc_then_finds_them_done(dvc_project):
 def test_dvc_then_the_flow_agree_on_what_is_done_and_register_no_duplicate(dvc_project):
     repro = dvc(dvc_project, "repro", "export@quickstart")
     assert repro.returncode == 0, repro.stdout + repro.stderr
+    assert ran(dvc(dvc_project, "repro", "export@quickstart")) == []  # a second repro does nothing
     weights = dvc_project / "models" / "quickstart" / "mlp" / "model.safetensors"
     dvc_weights = load_file(weights)
     client = MlflowClient()
@@ -106,6 +107,15 @@ def test_dvc_then_the_flow_agree_on_what_is_done_and_register_no_duplicate(dvc_p
     assert states["nas"] == "Cached" and states["tune"] == "Completed" and states["train"] == "Completed"
     assert versions() == [1, 2]
     assert ran(dvc(dvc_project, "repro", "export@quickstart")) == []
+
+    # what either door made goes to the local remote and comes back into an empty workspace
+    assert dvc(dvc_project, "push").returncode == 0
+    for path in (".dvc/cache", "data", "models"):
+        shutil.rmtree(dvc_project / path)
+    pulled = dvc(dvc_project, "pull", "--with-deps", "export@quickstart")
+    assert pulled.returncode == 0, pulled.stderr
+    assert load_file(weights).keys() == dvc_weights.keys()
+    assert "up to date" in dvc(dvc_project, "status", "export@quickstart", "--with-deps").stdout
 
 
 def test_failed_validation_fails_the_flow_with_the_named_cause(dvc_project, tmp_path_factory):
