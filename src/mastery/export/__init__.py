@@ -4,6 +4,13 @@ quantisation, and parity checks that refuse an export which no longer predicts l
 Importing this package is cheap: torch, onnx and onnxruntime load on first use.
 """
 
+from mastery.export.contract import (
+    CONTRACT_KEY,
+    Contract,
+    ContractError,
+    TensorSpec,
+    classification_contract,
+)
 from mastery.export.onnx_export import (
     export_onnx,
     onnx_predict,
@@ -14,6 +21,11 @@ from mastery.export.onnx_export import (
 from mastery.export.parity import ParityError, ParityReport, assert_parity, check_parity
 
 __all__ = [
+    "CONTRACT_KEY",
+    "Contract",
+    "ContractError",
+    "TensorSpec",
+    "classification_contract",
     "ParityError",
     "ParityReport",
     "assert_parity",

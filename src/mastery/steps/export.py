@@ -6,8 +6,10 @@ import shutil
 
 from mastery.data.prepare import PreparedData
 from mastery.export import (
+    CONTRACT_KEY,
     assert_parity,
     check_parity,
+    classification_contract,
     export_onnx,
     onnx_predict,
     onnx_session,
@@ -24,6 +26,9 @@ from mastery.training.inference import predict
 
 def export(ctx: Context) -> dict:
     """Write `exports/<pipeline>/` (model.onnx, model.int8.onnx, parity.json).
+
+    Each file carries its lineage and its serving contract (`mastery.export.contract`) in
+    the ONNX metadata, so a server needs nothing but the file and the registry.
 
     Parity is judged on the whole test split; the report is written before the verdict,
     so a failed check leaves its figures behind. Only exports that pass are logged to the
@@ -44,6 +49,9 @@ def export(ctx: Context) -> dict:
     x_test, y_test = PreparedData.load(ctx.paths.prepared).splits["test"]
     metadata = {"model": name, "version": str(version.version), "run_id": version.run_id}
     metadata |= {k: version.tags.get(k, "unknown") for k in LINEAGE_TAGS}
+    # Prepared images are pixels / pixel_max and the model carries its standardisation: it takes [0, 1].
+    contract = classification_contract(ctx.dataset.shape, ctx.dataset.classes, value_range=(0.0, 1.0))
+    metadata[CONTRACT_KEY] = contract.to_json()
 
     files = {"onnx": export_onnx(model, x_test[:5], out / "model.onnx", metadata)}
     tolerances = {"onnx": (config.fp32_max_abs, config.fp32_accuracy_tolerance)}
