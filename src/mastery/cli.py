@@ -133,6 +133,40 @@ def export(pipeline: str = PIPELINE) -> None:
 
 
 @app.command()
+def serve(
+    pipeline: str = PIPELINE,
+    host: str = typer.Option("127.0.0.1", help="Interface to bind; 0.0.0.0 exposes the server to the network."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    int8: bool = typer.Option(False, "--int8", help="Serve the int8 export instead of fp32."),
+    max_batch: int = typer.Option(64, min=1, help="Most examples in one /predict request."),
+    poll_seconds: float = typer.Option(10.0, min=0, help="How often to look for a new champion (0: only on /admin/reload)."),
+) -> None:
+    """Serve the champion's ONNX export over HTTP (/predict, /docs, /metrics), following @champion as it moves.
+
+    Set MASTERY_API_KEY to require it in the X-API-Key header of /predict and /admin/reload.
+    """
+    import os
+
+    from mastery.serving.app import ServeConfig
+    from mastery.serving.model import ModelSource
+    from mastery.serving.server import describe, serve
+    from mastery.steps.context import load_context
+    from mastery.tracking.mlflow_runs import use_store
+
+    with _reported(f"serve ({pipeline})"):
+        ctx = load_context(pipeline)
+        use_store(ctx.params.tracking)
+        config = ServeConfig(
+            source=ModelSource(ctx.spec.registered_model, ctx.paths.exports, int8=int8),
+            log_path=ctx.paths.prediction_log,
+            max_batch=max_batch,
+            poll_seconds=poll_seconds,
+            api_key=os.environ.get("MASTERY_API_KEY") or None,
+        )
+        serve(config, host, port, on_ready=lambda model: console.print(describe(model, host, port), highlight=False))
+
+
+@app.command()
 def transfer(pipeline: str = typer.Option("vision", "--pipeline", "-p", help="Pipeline spec with a `transfer` section")) -> None:
     """Adapt a trained candidate to the spec's target dataset: feature extraction and fine-tuning vs scratch."""
     from mastery.steps.transfer import transfer as step
@@ -144,6 +178,7 @@ def transfer(pipeline: str = typer.Option("vision", "--pipeline", "-p", help="Pi
 def lineage(
     model: str = typer.Argument(None, help="name, name@alias or name/version"),
     pipeline: str = typer.Option(None, "--pipeline", "-p", help="or: the champion of this pipeline"),
+    request: str = typer.Option(None, "--request", "-r", help="or: the version that answered this served request id"),
 ) -> None:
     """Print the chain behind a registered model: commit, data, params, run, version, exports."""
     from mastery.steps.context import load_context
@@ -153,7 +188,13 @@ def lineage(
     with _reported("lineage"):
         ctx = load_context(pipeline or "quickstart")
         use_store(ctx.params.tracking)
-        chain = describe(model or ctx.spec.registered_model)
+        served = {}
+        if request:
+            from mastery.serving.prediction_log import request_summary
+
+            served = request_summary(ctx.paths.prediction_log, request)
+            model = f"{served['model']}/{served['model_version']}"
+        chain = served | describe(model or ctx.spec.registered_model)
     for key, value in chain.items():
         console.print(f"{key:>18}  {value}", highlight=False, soft_wrap=True)
 

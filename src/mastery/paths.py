@@ -77,6 +77,16 @@ class PipelinePaths:
         return self.root / "exports" / self.pipeline
 
     @property
+    def monitoring(self) -> Path:
+        """What serving saw: runtime state, not a pipeline output (outside DVC)."""
+        return self.root / "monitoring" / self.pipeline
+
+    @property
+    def prediction_log(self) -> Path:
+        """One row per served example (`mastery.serving.prediction_log`)."""
+        return self.monitoring / "predictions.sqlite"
+
+    @property
     def metrics(self) -> Path:
         return self.root / "metrics" / f"{self.pipeline}.json"
 

@@ -1,0 +1,55 @@
+"""What a served task returns: its postprocessing, its response schema and its log columns.
+
+The one place that knows tasks: a new task adds an entry to `TASKS`; the app, the request
+schema and the prediction log stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from mastery.export.contract import Contract
+
+
+class ClassPrediction(BaseModel):
+    class_index: int = Field(description="Index of the most probable class")
+    class_name: str = Field(description="Its name, from the model's contract")
+    confidence: float = Field(description="Its probability (softmax of the logits)")
+    probabilities: list[float] = Field(description="Probability of every class, in class order")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """A batch's answer: one response item per example, and the prediction log's columns."""
+
+    items: list[dict]
+    log_columns: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Task:
+    item: type[BaseModel]  # the response schema of one example
+    postprocess: Callable[[Contract, dict[str, np.ndarray]], Outputs]  # named model outputs -> answer
+
+
+def classify(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
+    """Softmax over the logits -> class index, name, confidence and probabilities."""
+    logits = outputs[contract.outputs[0].name].astype(np.float64)
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs = exp / exp.sum(axis=1, keepdims=True)
+    index = probs.argmax(axis=1)
+    confidence = probs[np.arange(len(probs)), index]
+    names = [contract.classes[i] for i in index]
+    items = [
+        {"class_index": i, "class_name": n, "confidence": c, "probabilities": p}
+        for i, n, c, p in zip(index.tolist(), names, confidence.tolist(), probs.tolist())
+    ]
+    columns = {"predicted_class": index, "predicted_label": np.array(names), "confidence": confidence}
+    return Outputs(items, columns)
+
+
+TASKS = {"classification": Task(ClassPrediction, classify)}
