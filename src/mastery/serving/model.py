@@ -78,10 +78,15 @@ class ServedModel:
 def champion_version(name: str) -> str | None:
     """The version the registry's `champion` alias points at now, or None."""
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     from mastery.tracking.aliases import CHAMPION
 
-    version = MlflowClient().get_registered_model(name).aliases.get(CHAMPION)
+    client = MlflowClient()
+    try:
+        version = client.get_registered_model(name).aliases.get(CHAMPION)
+    except MlflowException as error:
+        raise ModelRefused(f"cannot read '{name}' from {client.tracking_uri} ({error.message}); has the pipeline run?") from error
     return None if version is None else str(version)
 
 

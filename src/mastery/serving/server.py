@@ -15,12 +15,16 @@ def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = 8000, on_rea
     There is no access log: the prediction log already holds every prediction, and a line per
     request costs throughput.
     """
-    import uvicorn
-
     model = load_champion(config.source)
     if on_ready:
         on_ready(model)
-    uvicorn.run(create_app(config, model), host=host, port=port, access_log=False, log_config=_log_config())
+    serve_app(create_app(config, model), host, port)
+
+
+def serve_app(app, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=_log_config())
 
 
 def describe(model: ServedModel, host: str, port: int) -> str:
