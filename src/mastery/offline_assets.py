@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: set-up installs mastery editable
 NODE_MODULES = ROOT / "web" / "node_modules"
+SWAGGER_UI = NODE_MODULES / "swagger-ui-dist"  # what the model server's /docs loads (mastery.serving.docs)
 # DVC's `plots.html_template` (.dvc/config): web/dvc_plots.html with its scripts inlined, so
 # dvc_plots/index.html is one self-contained file wherever it is opened or copied to.
 PLOTS_TEMPLATE_SOURCE = ROOT / "web" / "dvc_plots.html"

@@ -161,6 +161,14 @@ def test_docs_show_the_schema_built_from_the_contract(server):
     assert {"PredictResponse", "ClassPrediction", "ErrorBody"} <= set(spec["components"]["schemas"])
 
 
+def test_docs_render_offline_with_the_typed_schemas(server, tab):
+    tab.open(f"{server.url}/docs", wait_for_text="/predict").wait_for_text("PredictResponse")
+    tab.page.get_by_text("/predict").first.click()  # open the operation
+    tab.wait_for_text("Request body").page.get_by_text("Schema", exact=True).first.click()
+    tab.wait_for_text("array<array<array<array<number>>>>[1, 16] items")  # the batch limit, from the contract
+    assert tab.blocked == [] and tab.errors == []  # Swagger UI came from web/node_modules
+
+
 def test_metrics_count_requests_and_name_the_served_version(server, images):
     post(server, batch(images[:2]))
     post(server, {"images": []})

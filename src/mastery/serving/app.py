@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
+from mastery.serving.docs import add_docs
 from mastery.serving.limits import BodyLimit, default_body_limit
 from mastery.serving.metrics import ServingMetrics
 from mastery.serving.model import ModelSource, ServedModel
@@ -81,7 +82,10 @@ def create_app(config: ServeConfig, model: ServedModel) -> FastAPI:
         "schemas come from the contract the model's ONNX file carries.",
         version=model.version,
         lifespan=lifespan,
+        docs_url=None,  # add_docs: Swagger UI from local files
+        redoc_url=None,
     )
+    add_docs(app)
 
     @app.post("/predict", response_model=PredictResponse, dependencies=guarded, openapi_extra=openapi_body(PredictRequest),
               responses={400: {"model": ErrorBody}, 413: {"description": "Body over the size limit"},
