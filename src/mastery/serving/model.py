@@ -97,8 +97,8 @@ def load_champion(source: ModelSource) -> ServedModel:
     return load_served(source, version)
 
 
-def load_served(source: ModelSource, version: str, threads: int = 1) -> ServedModel:
-    """Verify and load `version`'s export; `threads` per inference (requests run side by side)."""
+def load_served(source: ModelSource, version: str) -> ServedModel:
+    """Verify and load `version`'s export, refusing (`ModelRefused`) what cannot be served."""
     from mlflow import MlflowClient
 
     model_version = MlflowClient().get_model_version(source.name, version)
@@ -108,7 +108,7 @@ def load_served(source: ModelSource, version: str, threads: int = 1) -> ServedMo
             f"{source.name} v{version} has no '{source.tag}' tag: export it (`mastery export`) before serving"
         )
     data, origin = _verified_bytes(source, version, model_version.run_id, expected)
-    session = _session(data, threads)
+    session = _session(data)
     metadata = session.get_modelmeta().custom_metadata_map
     contract = _contract(metadata, session, f"{source.name} v{version}")
     lineage = {"run_id": model_version.run_id} | {k: metadata.get(k, "unknown") for k in LINEAGE_TAGS}
@@ -150,13 +150,14 @@ def _download(run_id: str, artifact: str) -> bytes:
         return Path(path).read_bytes()
 
 
-def _session(data: bytes, threads: int):
-    """An ONNX Runtime CPU session over in-memory bytes. Spinning is off: idle intra-op
-    threads would busy-wait on cores the event loop and other requests need."""
+def _session(data: bytes):
+    """An ONNX Runtime CPU session over in-memory bytes, on one thread with spinning off: the
+    app runs one request at a time on its event loop, a small batch gains nothing from more
+    threads, and idle ones would busy-wait on the cores the event loop needs."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])

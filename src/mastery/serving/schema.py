@@ -1,9 +1,9 @@
 """Request and response schemas built from a model's contract, and 4xx answers that name the
 offending field.
 
-The request schema is a pydantic model, so FastAPI checks shape (list lengths), dtype
-(strict numbers), finiteness and value range before the model runs, reports each failure
-at its path (`images[0][0][3][5]`), and `/docs` shows the typed schema.
+The request schema is a pydantic model, so pydantic checks shape (list lengths), dtype
+(strict numbers), finiteness and value range before the model runs, each failure is
+reported at its path (`images[0][0][3][5]`), and `/docs` shows the typed schema.
 """
 
 from __future__ import annotations
