@@ -67,13 +67,13 @@ def test_run_and_version_pages_show_the_gate_decision_and_the_champion(promoted,
     tab.open(f"{mlflow_ui}/#/experiments/{run.info.experiment_id}{MODEL_TRAINING}", wait_for_text="quickstart/mlp")
     tab.screenshot(tmp_path / "experiment.png")
 
-    tab.open(f"{mlflow_ui}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}",
+    tab.open(f"{mlflow_ui}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}{MODEL_TRAINING}",
              wait_for_text="quickstart-digits v1 promoted to champion")
     tab.screenshot(tmp_path / "run.png")
     page = tab.text()
     assert "Kept epoch" in page and "Test accuracy" in page  # the description: training, evaluation
 
-    tab.open(f"{mlflow_ui}/#/models/quickstart-digits/versions/{version.version}",
+    tab.open(f"{mlflow_ui}/#/models/quickstart-digits/versions/{version.version}{MODEL_TRAINING}",
              wait_for_text="quickstart-digits v1 promoted to champion")
     tab.screenshot(tmp_path / "version.png")
     page = tab.text()
