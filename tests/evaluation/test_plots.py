@@ -59,12 +59,12 @@ def assert_png(path):
 
 
 def test_learning_curves_png(tmp_path, history):
-    assert_png(plot_learning_curves(history, tmp_path / "nested" / "curves.png"))
+    assert_png(plot_learning_curves(history, 3, tmp_path / "nested" / "curves.png"))
 
 
 def test_learning_curves_without_validation(tmp_path):
     history = [{"epoch": e, "train_loss": 1 / e} for e in (1, 2, 3)]
-    assert_png(plot_learning_curves(history, tmp_path / "curves.png"))
+    assert_png(plot_learning_curves(history, None, tmp_path / "curves.png"))
 
 
 def test_confusion_matrix_png(tmp_path, predictions):
@@ -81,20 +81,16 @@ def test_roc_png_with_a_class_absent(tmp_path, predictions):
     assert_png(plot_roc(y_true, probs, FASHION, tmp_path / "roc.png"))
 
 
-def test_plot_data_csvs(tmp_path, history, predictions):
-    y_true, probs = predictions
-    y_pred = probs.argmax(axis=1)
-    curve, confusion = write_plot_data(tmp_path, history, y_true, y_pred, FASHION)
-
+def test_plot_data_is_long_form_for_any_task_and_carries_the_figures(tmp_path, history):
+    figure = tmp_path / "made" / "confusion_matrix.png"
+    figure.parent.mkdir()
+    figure.write_bytes(PNG_SIGNATURE)
+    curve, copied = write_plot_data(tmp_path / "plots", history, [figure])
     with curve.open() as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["epoch", *(key for key in history[0] if key != "epoch")]
-    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
-    assert float(rows[1]["val_loss"]) == pytest.approx(history[1]["val_loss"])
-
-    with confusion.open() as f:
-        rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["actual", "predicted"]
-    assert len(rows) == len(y_true)
-    assert [r["actual"] for r in rows] == [FASHION[k] for k in y_true]
-    assert [r["predicted"] for r in rows] == [FASHION[k] for k in y_pred]
+    assert list(rows[0]) == ["epoch", "metric", "split", "value"]
+    paired = {key for key in history[0] if key.startswith(("train_", "val_"))}
+    assert len(rows) == len(history) * len(paired)  # lr and epoch_seconds are not curves
+    second_val_loss = next(r for r in rows if (r["epoch"], r["metric"], r["split"]) == ("2", "loss", "val"))
+    assert float(second_val_loss["value"]) == pytest.approx(history[1]["val_loss"])
+    assert copied == tmp_path / "plots" / "figures" / "confusion_matrix.png" and copied.read_bytes() == PNG_SIGNATURE

@@ -8,22 +8,29 @@ import pytest
 import torch
 from torch import nn
 
+from mastery.config import ExportConfig
 from mastery.export import (
     ParityError,
     assert_parity,
     check_parity,
     export_onnx,
-    onnx_predict,
+    measure_parity,
     onnx_session,
     quantize_int8,
     read_metadata,
 )
-from mastery.export.parity import INT8_ACCURACY_TOL, INT8_MAX_ABS
-from mastery.models import build_model, with_standardization
-from mastery.training.inference import predict
+from mastery.models import Standardized, build_model
+from mastery.tasks import build_task
 
 IN_SHAPE = (1, 8, 8)
 LINEAGE = {"model_version": "3", "run_id": "abc123", "data_hash": "d41d8.dir", "params_hash": "9f"}
+TASK = build_task("classification", "image")
+STATS = {"classes": ["a", "b"]}
+TOLERANCES = ExportConfig()  # the spec's defaults: what `mastery export` holds every export to
+
+
+def export(model: nn.Module, x: torch.Tensor, path):
+    return export_onnx(model, {"image": x}, TASK.dynamic_dims(), TASK.output, path, LINEAGE)
 
 
 def blobs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,7 +45,7 @@ def blobs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def trained(family: str, steps: int = 150) -> nn.Module:
     torch.manual_seed(0)
     net = build_model(family, in_shape=IN_SHAPE, num_classes=2)
-    model = with_standardization(net, mean=[0.5], std=[0.3])
+    model = Standardized(net, mean=[0.5], std=[0.3])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for step in range(steps):
         x, y = blobs(64, seed=step + 1)
@@ -53,7 +60,7 @@ def exported(request, tmp_path_factory):
     """One trained model per family with its fp32 and int8 files (exporting takes seconds)."""
     model = trained(request.param)
     directory = tmp_path_factory.mktemp(request.param)
-    fp32 = export_onnx(model, blobs(4, seed=99)[0], directory / "model.onnx", LINEAGE)
+    fp32 = export(model, blobs(4, seed=99)[0], directory / "model.onnx")
     int8 = quantize_int8(fp32, directory / "model.int8.onnx")
     return request.param, model, fp32, int8
 
@@ -63,10 +70,11 @@ def test_fp32_matches_eager_on_any_batch_size(exported, batch):
     name, model, fp32, _ = exported
     x, y = blobs(batch, seed=10_000)
     session = onnx_session(fp32)
-    assert [i.name for i in session.get_inputs()] == ["images"]
+    assert [i.name for i in session.get_inputs()] == ["image"]
     assert [o.name for o in session.get_outputs()] == ["logits"]
-    logits = onnx_predict(session, x.numpy())
-    assert_parity(check_parity(f"{name} fp32", predict(model, x).numpy(), logits, y.numpy()))
+    split = {"image": x, "label": y}
+    assert_parity(measure_parity(f"{name} fp32", model, TASK, split, STATS, session,
+                                 TOLERANCES.fp32_max_abs, TOLERANCES.fp32_metric_tolerance))
 
 
 def test_lineage_survives_export_and_quantisation(exported):
@@ -79,12 +87,10 @@ def test_lineage_survives_export_and_quantisation(exported):
 def test_int8_keeps_accuracy_and_the_mlp_shrinks(exported):
     name, model, fp32, int8 = exported
     x, y = blobs(2000, seed=20_000)
-    eager = predict(model, x).numpy()
-    logits = onnx_predict(onnx_session(int8), x.numpy(), batch_size=512)
-    tolerances = {"max_abs_tol": INT8_MAX_ABS, "accuracy_tol": INT8_ACCURACY_TOL}
-    report = check_parity(f"{name} int8", eager, logits, y.numpy(), **tolerances)
+    report = measure_parity(f"{name} int8", model, TASK, {"image": x, "label": y}, STATS, onnx_session(int8),
+                            TOLERANCES.int8_max_abs, TOLERANCES.int8_metric_tolerance)
     assert_parity(report)
-    assert report.eager_accuracy > 0.9, "the task should be learnt, or the comparison says little"
+    assert report.eager_value > 0.9, "the task should be learnt, or the comparison says little"
     if name == "mlp":
         assert int8.stat().st_size < 0.4 * fp32.stat().st_size
 
@@ -92,28 +98,26 @@ def test_int8_keeps_accuracy_and_the_mlp_shrinks(exported):
 def test_parity_names_the_export_the_figures_and_the_broken_tolerance():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(100, 3)).astype(np.float32)
-    labels = logits.argmax(1)
-    assert check_parity("same", logits, logits.copy(), labels).passed
+    metric = "test_accuracy"
+    assert check_parity("same", metric, logits, logits.copy(), 1.0, 1.0, 1e-4, 0.001).passed
 
-    nudged = check_parity("lenet5 fp32", logits, logits + 1e-3, labels)
+    nudged = check_parity("lenet5 fp32", metric, logits, logits + 1e-3, 1.0, 1.0, 1e-4, 0.001)
     assert not nudged.passed and nudged.to_dict()["passed"] is False
-    with pytest.raises(ParityError, match=r"lenet5 fp32: .*max \|logit diff\| 0\.001 > 0\.0001"):
+    with pytest.raises(ParityError, match=r"lenet5 fp32: .*max \|output diff\| 0\.001 > 0\.0001"):
         assert_parity(nudged)
 
-    flipped = logits.copy()
-    flipped[:5] = -flipped[:5]  # five of 100 predictions change
-    worse = check_parity("mlp int8", logits, flipped, labels, max_abs_tol=np.inf, accuracy_tol=0.01)
-    figures = r"accuracy 0\.9500 vs eager 1\.0000 \(delta -0\.0500, tolerance 0\.01\)"
+    worse = check_parity("mlp int8", metric, logits, logits, 1.0, 0.95, np.inf, 0.01)
+    figures = r"test_accuracy 0\.9500 vs eager 1\.0000 \(delta -0\.0500, tolerance 0\.01\)"
     with pytest.raises(ParityError, match=rf"mlp int8: .*{figures}"):
         assert_parity(worse)
 
     nan = np.full_like(logits, np.nan)
-    assert not check_parity("nan", logits, nan, labels, max_abs_tol=np.inf, accuracy_tol=1.0).passed
+    assert not check_parity("nan", metric, logits, nan, 1.0, 1.0, np.inf, 1.0).passed
 
 
 def test_an_interrupted_write_leaves_the_destination_untouched(tmp_path, monkeypatch):
     model, example = nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), blobs(2, seed=99)[0]
-    fp32 = export_onnx(model, example, tmp_path / "model.onnx", LINEAGE)
+    fp32 = export(model, example, tmp_path / "model.onnx")
     int8 = quantize_int8(fp32, tmp_path / "model.int8.onnx")
     before = int8.read_bytes()
 
@@ -122,7 +126,7 @@ def test_an_interrupted_write_leaves_the_destination_untouched(tmp_path, monkeyp
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
-        export_onnx(model, example, tmp_path / "new.onnx", LINEAGE)
+        export(model, example, tmp_path / "new.onnx")
     with pytest.raises(OSError, match="disk full"):
         quantize_int8(fp32, int8)
     assert int8.read_bytes() == before

@@ -74,10 +74,11 @@ def test_patch_size_must_divide_the_input():
 def test_onnx_round_trip_with_dynamic_batch(tmp_path):
     torch.manual_seed(0)
     model = vit_tiny(in_shape=(1, 8, 8), num_classes=3).eval()
-    path = export_onnx(model, torch.rand(2, 1, 8, 8), tmp_path / "vit.onnx", {"family": "vit"})
+    path = export_onnx(model, {"image": torch.rand(2, 1, 8, 8)}, {"image": {0: "batch"}}, "logits",
+                       tmp_path / "vit.onnx", {"family": "vit"})
     session = onnx_session(path)
     for batch in (1, 3):
         x = torch.rand(batch, 1, 8, 8)
         with torch.no_grad():
             expected = model(x).numpy()
-        np.testing.assert_allclose(onnx_predict(session, x.numpy()), expected, atol=1e-4)
+        np.testing.assert_allclose(onnx_predict(session, {"image": x.numpy()}), expected, atol=1e-4)

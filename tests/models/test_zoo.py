@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from mastery.export import export_onnx, onnx_predict, onnx_session
-from mastery.models import build_model, list_models, with_standardization
+from mastery.models import Standardized, build_model, list_models
 
 FAMILIES = list_models()
 IN_SHAPES = [(1, 8, 8), (1, 28, 28)]
@@ -69,14 +69,15 @@ def test_one_adam_step_lowers_the_loss_on_a_fixed_batch(name):
     "name", [pytest.param(n, marks=pytest.mark.slow) if n.startswith("efficientnet") else n for n in FAMILIES]
 )  # EfficientNet's many small ops take ~11 s each to export; the other families cover the path
 def test_onnx_export_round_trips(name, tmp_path):
-    model = with_standardization(_build(name), [0.5], [0.25]).eval()
-    path = export_onnx(model, torch.rand(2, 1, 28, 28), tmp_path / f"{name}.onnx", {"model": name})
+    model = Standardized(_build(name), [0.5], [0.25]).eval()
+    path = export_onnx(model, {"image": torch.rand(2, 1, 28, 28)}, {"image": {0: "batch"}}, "logits",
+                       tmp_path / f"{name}.onnx", {"model": name})
     session = onnx_session(path)
     for batch in (1, 3):
         x = torch.rand(batch, 1, 28, 28)
         with torch.no_grad():
             expected = model(x).numpy()
-        np.testing.assert_allclose(onnx_predict(session, x.numpy()), expected, atol=1e-4, rtol=0)
+        np.testing.assert_allclose(onnx_predict(session, {"image": x.numpy()}), expected, atol=1e-4, rtol=0)
 
 
 def test_vgg_drops_the_pools_a_small_image_cannot_take():

@@ -40,7 +40,7 @@ from mastery.steps.train import train
 from mastery.steps.validate import validate
 from mastery.tracking import aliases
 from mastery.tracking.lineage import describe
-from mastery.validation.profile import image_profile
+from mastery.modalities import get_modality
 
 KEY = "test-key"
 AUTH = {API_KEY_HEADER: KEY}
@@ -107,12 +107,12 @@ def post(server, body, headers=AUTH, **kwargs) -> httpx.Response:
 
 
 def batch(images: np.ndarray) -> dict:
-    return {"images": images.tolist()}
+    return {"image": images.tolist()}
 
 
 def onnx_logits(path: Path, x: np.ndarray) -> np.ndarray:
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(["logits"], {"images": x.astype(np.float32)})[0]
+    return session.run(["logits"], {"image": x.astype(np.float32)})[0]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -146,14 +146,14 @@ def test_health_ready_and_metadata_name_the_verified_version(server, ctx):
         assert metadata[key] == chain[key], key
     assert metadata["contract"]["classes"] == list(ctx.dataset.classes)
     assert metadata["contract"]["inputs"] == [
-        {"name": "images", "dtype": "float32", "shape": ["batch", 1, 8, 8], "min": 0.0, "max": 1.0}
+        {"name": "image", "dtype": "float32", "shape": ["batch", 1, 8, 8], "min": 0.0, "max": 1.0}
     ]
 
 
 def test_docs_show_the_schema_built_from_the_contract(server):
     assert httpx.get(f"{server.url}/docs").status_code == 200
     spec = httpx.get(f"{server.url}/openapi.json").json()
-    images = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["images"]
+    images = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["image"]
     assert (images["minItems"], images["maxItems"]) == (1, 16)  # the batch
     pixel = images["items"]["items"]["items"]["items"]
     assert pixel == {"type": "number", "minimum": 0.0, "maximum": 1.0}
@@ -171,7 +171,7 @@ def test_docs_render_offline_with_the_typed_schemas(server, tab):
 
 def test_metrics_count_requests_and_name_the_served_version(server, images):
     post(server, batch(images[:2]))
-    post(server, {"images": []})
+    post(server, {"image": []})
     text = httpx.get(f"{server.url}/metrics").text
     assert 'http_requests_total{handler="/predict",method="POST",status="200"}' in text
     assert 'http_requests_total{handler="/predict",method="POST",status="422"}' in text
@@ -199,16 +199,16 @@ def raw(text: str) -> dict:
 
 
 BAD = {
-    "wrong_shape": ({"json": {"images": pixels(0.5, columns=7)}}, 422, "images[0][0][0]", "too_short"),
-    "wrong_dtype": ({"json": {"images": pixels("0.5")}}, 422, "images[0][0][0][0]", "float_type"),
-    "nan": (raw(json.dumps({"images": pixels(float("nan"))})), 422, "images[0][0][0][0]", "finite_number"),
-    "inf": (raw(json.dumps({"images": pixels(float("inf"))})), 422, "images[0][0][0][0]", "finite_number"),
-    "out_of_range": ({"json": {"images": pixels(1.5)}}, 422, "images[0][0][0][0]", "less_than_equal"),
-    "empty_batch": ({"json": {"images": []}}, 422, "images", "too_short"),
-    "batch_over_limit": ({"json": {"images": pixels(0.5) * 17}}, 422, "images", "too_long"),
-    "malformed_json": (raw('{"images": [[[0.5, 0.5'), 400, "body", "json_invalid"),
-    "missing_field": ({"json": {"pixels": pixels(0.5)}}, 422, "images", "missing"),
-    "unknown_field": ({"json": {"images": pixels(0.5), "label": 3}}, 422, "label", "extra_forbidden"),
+    "wrong_shape": ({"json": {"image": pixels(0.5, columns=7)}}, 422, "image[0][0][0]", "too_short"),
+    "wrong_dtype": ({"json": {"image": pixels("0.5")}}, 422, "image[0][0][0][0]", "float_type"),
+    "nan": (raw(json.dumps({"image": pixels(float("nan"))})), 422, "image[0][0][0][0]", "finite_number"),
+    "inf": (raw(json.dumps({"image": pixels(float("inf"))})), 422, "image[0][0][0][0]", "finite_number"),
+    "out_of_range": ({"json": {"image": pixels(1.5)}}, 422, "image[0][0][0][0]", "less_than_equal"),
+    "empty_batch": ({"json": {"image": []}}, 422, "image", "too_short"),
+    "batch_over_limit": ({"json": {"image": pixels(0.5) * 17}}, 422, "image", "too_long"),
+    "malformed_json": (raw('{"image": [[[0.5, 0.5'), 400, "body", "json_invalid"),
+    "missing_field": ({"json": {"pixels": pixels(0.5)}}, 422, "image", "missing"),
+    "unknown_field": ({"json": {"image": pixels(0.5), "label": 3}}, 422, "label", "extra_forbidden"),
 }
 
 
@@ -224,7 +224,7 @@ def test_a_bad_request_gets_a_4xx_naming_the_field(server, kind):
 
 
 def test_a_body_over_the_size_limit_gets_413_declared_or_streamed(server):
-    too_big = b'{"images": [' + b"0.5, " * 100_000 + b"0.5]}"
+    too_big = b'{"image": [' + b"0.5, " * 100_000 + b"0.5]}"
     declared = post(server, None, content=too_big, headers=AUTH | {"content-type": "application/json"})
     assert declared.status_code == 413 and "over the limit" in declared.json()["detail"]
 
@@ -237,7 +237,7 @@ def test_a_body_over_the_size_limit_gets_413_declared_or_streamed(server):
 
 
 def test_a_body_that_is_not_json_gets_415(server):
-    response = post(server, None, content=b"images=0.5", headers=AUTH | {"content-type": "application/x-www-form-urlencoded"})
+    response = post(server, None, content=b"image=0.5", headers=AUTH | {"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 415 and "application/json" in response.json()["detail"]
 
 
@@ -265,7 +265,7 @@ def test_int8_serves_the_int8_file_under_its_own_tag(ctx, images):
     served = load_served(ModelSource(ctx.spec.registered_model, ctx.paths.exports, int8=True), "1")
     assert served.origin.endswith("model.int8.onnx")
     assert served.sha256 == describe(ctx.spec.registered_model)["onnx_int8_sha256"]
-    logits = served.run({"images": images})["logits"]
+    logits = served.run({"image": images})["logits"]
     expected = onnx_logits(ctx.paths.exports / "model.onnx", images)
     assert (logits.argmax(1) == expected.argmax(1)).mean() >= 0.75
 
@@ -280,7 +280,7 @@ def test_every_example_is_logged_with_its_profile_and_leads_back_to_its_run(serv
     assert {r["model_version"] for r in rows} == {"1"}
     assert [r["predicted_class"] for r in rows] == [p["class_index"] for p in body["predictions"]]
     np.testing.assert_allclose([r["confidence"] for r in rows], [p["confidence"] for p in body["predictions"]])
-    profile = image_profile(images[:4])  # what validation computes, on the same arrays
+    profile = get_modality("image").profile(images[:4])  # what validation computes, on the same arrays
     for column, values in profile.items():
         assert [r[column] for r in rows] == pytest.approx(values.tolist()), column
 

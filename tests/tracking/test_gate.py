@@ -9,7 +9,11 @@ import pytest
 from scipy import stats
 
 from mastery.config import GateConfig
+from mastery.tasks.metrics import Metric, MetricTable
 from mastery.tracking.gate import decide, mcnemar, paired_bootstrap
+
+CLASSIFICATION = MetricTable((Metric("accuracy", "maximize", per_example=True), Metric("f1_macro", "maximize")))
+FORECAST = MetricTable((Metric("mase", "minimize", per_example=True),))
 
 
 def paired(b: int, c: int, both_right: int = 0, both_wrong: int = 0) -> tuple[np.ndarray, ...]:
@@ -52,7 +56,7 @@ CONFIG = GateConfig(thresholds={"test_accuracy": 0.9, "test_f1_macro": 0.9}, min
 
 def judge(config: GateConfig, champion: np.ndarray | None, challenger: np.ndarray):
     champion_metrics = None if champion is None else metrics(champion)
-    return decide(config, metrics(challenger), challenger, champion_metrics, champion)
+    return decide(config, CLASSIFICATION, metrics(challenger), challenger, champion_metrics, champion)
 
 
 def test_clearly_better_challenger_passes():
@@ -76,7 +80,7 @@ def test_worse_challenger_fails_with_reasons():
     failed = {check.name: check for check in decision.checks if not check.passed}
     assert not decision.passed
     assert set(failed) == {"improvement test_accuracy", "significance (McNemar)"}
-    assert failed["improvement test_accuracy"].figures["delta"] == pytest.approx(-0.05)
+    assert failed["improvement test_accuracy"].figures["gain"] == pytest.approx(-0.05)
     assert "c ≤ b" in failed["significance (McNemar)"].detail
 
 
@@ -96,7 +100,7 @@ def test_without_champion_thresholds_alone_decide():
 
 
 def test_missing_metric_fails_its_threshold():
-    decision = decide(GateConfig(thresholds={"test_auroc": 0.5}), {}, np.ones(3, bool), None, None)
+    decision = decide(GateConfig(thresholds={"test_auroc": 0.5}), CLASSIFICATION, {}, np.ones(3, bool), None, None)
     assert not decision.passed
     assert "no metric 'test_auroc'" in decision.checks[0].detail
 
@@ -105,7 +109,7 @@ def test_missing_metric_fails_its_threshold():
 def test_different_test_sets_are_not_compared(champion_correct):
     challenger = np.ones(100, bool)
     champion_metrics = metrics(np.ones(1))
-    decision = decide(CONFIG, metrics(challenger), challenger, champion_metrics, champion_correct)
+    decision = decide(CONFIG, CLASSIFICATION, metrics(challenger), challenger, champion_metrics, champion_correct)
     assert not decision.passed
     assert decision.checks[-1].name == "same test set"
     assert not decision.checks[-1].passed
@@ -149,3 +153,20 @@ def test_bootstrap_matches_scipy_and_is_seeded():
     assert ours.low == pytest.approx(ref.low, abs=0.1 * half_width)
     assert ours.high == pytest.approx(ref.high, abs=0.1 * half_width)
     assert paired_bootstrap(champion, challenger, n_resamples=5000, seed=3) == ours
+
+
+def test_continuous_scores_where_lower_is_better_go_to_the_paired_bootstrap():
+    """A forecaster's per-example errors: a threshold is a maximum, and the gain is a drop."""
+    config = GateConfig(thresholds={"test_mase": 0.9})
+    champion, better = losses(-0.3)
+    champion_metrics = {"test_mase": float(champion.mean())}
+    passed = decide(config, FORECAST, {"test_mase": float(better.mean())}, better, champion_metrics, champion)
+    assert [c.name for c in passed.checks] == ["threshold test_mase", "improvement test_mase",
+                                               "significance (paired bootstrap)"]
+    assert passed.passed, passed.summary()
+    assert passed.checks[0].figures["maximum"] == 0.9 and passed.checks[1].figures["gain"] > 0.25
+    _, same = losses(0.0)
+    noise = decide(config, FORECAST, {"test_mase": float(same.mean())}, same, champion_metrics, champion)
+    assert not noise.checks[-1].passed and "does not exclude no gain" in noise.checks[-1].detail
+    over = decide(config, FORECAST, {"test_mase": 1.2}, better, None, None)
+    assert not over.passed and over.checks[0].detail == "1.2 > maximum 0.9"

@@ -7,7 +7,7 @@ import torch
 
 from mastery.config import EarlyStoppingConfig, OptimizerConfig, SchedulerConfig, TrainConfig
 from mastery.models import Standardize, build_model
-from mastery.tasks import ClassificationTask
+from mastery.tasks import build_task
 from mastery.training.callbacks import Callback
 from mastery.training.device import resolve_device
 from mastery.training.gradcheck import gradient_check
@@ -15,17 +15,17 @@ from mastery.training.trainer import Trainer, TrainingDiverged
 
 
 def blobs(n=256, seed=0):
-    """Two well-separated classes of 1x4x4 'images'."""
+    """Two well-separated classes of 1x4x4 'images', as a batch of named tensors."""
     g = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % 2
     x = torch.rand(n, 1, 4, 4, generator=g) * 0.3 + y.view(-1, 1, 1, 1) * 0.6
-    return x, y
+    return {"image": x, "label": y}
 
 
 def trainer(config: TrainConfig, callbacks=(), **kwargs) -> Trainer:
     torch.manual_seed(0)
     model = build_model("mlp", in_shape=(1, 4, 4), num_classes=2, hidden=(16,))
-    return Trainer(model, ClassificationTask(), config, callbacks=callbacks, **kwargs)
+    return Trainer(model, build_task("classification", "image"), config, callbacks=callbacks, **kwargs)
 
 
 def test_learns_separable_data_and_records_history():
@@ -99,3 +99,21 @@ def test_gradient_check_on_the_custom_standardize_layer():
     layer = Standardize([0.3], [0.7])
     x = torch.rand(3, 1, 2, 2, dtype=torch.float64, requires_grad=True)
     assert gradient_check(lambda t: (layer(t) ** 2).sum(), x).passed
+
+
+def test_gradient_check_holds_the_hand_written_dense_backward_and_catches_a_wrong_one():
+    from mastery.models.scratch import DenseFunction, ScratchDense
+
+    layer = ScratchDense(5, 3).double()
+    x = torch.rand(4, 5, dtype=torch.float64, requires_grad=True)
+    assert gradient_check(lambda t: layer(t).pow(2).sum(), x).passed
+    assert gradient_check(layer.eval(), x).passed  # the layer's own weight and bias gradients too
+
+    class WrongBias(DenseFunction):
+        @staticmethod
+        def backward(ctx, grad):  # the bias gradient of one example, not of the batch
+            dx, dw, _ = DenseFunction.backward(ctx, grad)
+            return dx, dw, grad[0]
+
+    assert not gradient_check(lambda b: WrongBias.apply(x.detach(), layer.weight.detach(), b).pow(2).sum(),
+                              layer.bias.detach().clone().requires_grad_()).passed

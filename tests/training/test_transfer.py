@@ -68,9 +68,9 @@ def test_gradual_unfreezing_trains_the_head_alone_first():
 
     x, y = torch.rand(16, 1, 8, 8), torch.arange(16) % 10
     config = TrainConfig(epochs=2, batch_size=8, optimizer=OptimizerConfig(lr=0.01))
-    trainer = Trainer(model, build_task("classification"), config,
+    trainer = Trainer(model, build_task("classification", "image"), config,
                       callbacks=[UnfreezeFeatures(model.features, after=1), Record()], backbone_lr_scale=0.1)
-    trainer.fit((x, y), (x, y))
+    trainer.fit({"image": x, "label": y}, {"image": x, "label": y})
     assert _same(after_epoch[0], pretrained)  # epoch 1: the head alone
     assert not _same(after_epoch[1], pretrained)  # epoch 2: every layer
 

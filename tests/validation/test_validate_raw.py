@@ -32,50 +32,49 @@ def test_clean_digits_pass_twice_into_one_folder(digits, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["validation"]
 
 
+def changed(raw, source_split=None, **arrays):
+    """`raw` with some arrays (and its source_split) replaced."""
+    return replace(raw, arrays=raw.arrays | arrays, source_split=raw.source_split if source_split is None else source_split)
+
+
 def nan_pixels(raw):
-    images = raw.images.astype(np.float64)
+    images = raw["image"].astype(np.float64)
     images[[0, 5, 9], 0, 3, 3] = np.nan
-    return replace(raw, images=images)
+    return changed(raw, image=images)
 
 
 def label_out_of_range(raw):
-    labels = raw.labels.copy()
+    labels = raw["label"].copy()
     labels[3] = 10
-    return replace(raw, labels=labels)
+    return changed(raw, label=labels)
 
 
 def shared_between_splits(raw):
-    split = np.where(np.arange(len(raw.labels)) < 1500, "train", "test")
-    images = raw.images.copy()
+    split = np.where(np.arange(raw.rows) < 1500, "train", "test")
+    images = raw["image"].copy()
     images[0] = images[1600]
-    return replace(raw, images=images, source_split=split)
+    return changed(raw, split, image=images)
 
 
 def missing_class(raw):
-    keep = raw.labels != 3
-    return take(raw, keep, declared_rows=int(keep.sum()))
+    keep = raw["label"] != 3
+    return replace(take(raw, keep), declared_rows=int(keep.sum()))
 
 
 def wrong_shape(raw):
-    return replace(raw, images=np.ascontiguousarray(raw.images[:, :, :7]))
+    return changed(raw, image=np.ascontiguousarray(raw["image"][:, :, :7]))
 
 
 def truncated(raw):
     return take(raw, slice(None, -100))  # declared_rows still says 1797
 
 
-def take(raw, rows, **changes):
-    return replace(
-        raw,
-        images=raw.images[rows],
-        labels=raw.labels[rows],
-        source_split=raw.source_split[rows],
-        **changes,
-    )
+def take(raw, rows):
+    return changed(raw, raw.source_split[rows], **{name: array[rows] for name, array in raw.arrays.items()})
 
 
 def wrong_dtype(raw):
-    return replace(raw, images=raw.images.astype(np.int64))
+    return changed(raw, image=raw["image"].astype(np.int64))
 
 
 CORRUPTIONS = {
@@ -122,12 +121,12 @@ def test_corruption_fails_naming_the_problem(digits, tmp_path, corrupt):
 
 
 def test_unprofilable_arrays_fail_before_gx(digits, tmp_path):
-    with pytest.raises(DataValidationError, match="1797 images, 1796 labels"):
-        validate_raw(replace(digits, labels=digits.labels[:-1]), INFO, tmp_path)
+    with pytest.raises(DataValidationError, match="unequal length .1,797 image, 1,796 label, 1,797 source_split"):
+        validate_raw(changed(digits, label=digits["label"][:-1]), INFO, tmp_path)
     with pytest.raises(DataValidationError, match=r"images have shape \(115008,\)"):
-        validate_raw(replace(digits, images=digits.images.reshape(-1)), INFO, tmp_path)
+        validate_raw(changed(digits, image=digits["image"].reshape(-1)), INFO, tmp_path)
     with pytest.raises(DataValidationError, match=r"images have shape \(1797, 1, 0, 8\)"):
-        validate_raw(replace(digits, images=digits.images[:, :, :0]), INFO, tmp_path)
+        validate_raw(changed(digits, image=digits["image"][:, :, :0]), INFO, tmp_path)
 
 
 def test_import_leaves_great_expectations_unloaded():

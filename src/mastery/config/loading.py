@@ -46,6 +46,9 @@ def load_spec(name_or_path: str | Path, root: str | Path = ".") -> PipelineSpec:
             _check_space(getattr(spec, key).space, f"{path}: {key}.space")
     if spec.tune and spec.tune.candidate not in (None, *names):
         raise ConfigError(f"{path}: tune.candidate '{spec.tune.candidate}' is not one of {names}")
+    if spec.nas and len([o for o in spec.nas.objectives if o.startswith("val_")]) != 1:
+        raise ConfigError(f"{path}: nas.objectives {list(spec.nas.objectives)} must hold one validation metric "
+                          "(val_...) beside the costs n_parameters and latency_ms")
     if spec.nas and spec.nas.candidate.name in names:
         raise ConfigError(f"{path}: nas.candidate.name '{spec.nas.candidate.name}' is taken by a candidate")
     return spec

@@ -1,8 +1,14 @@
-"""Seeded, content-disjoint train/val/test splits and the normalisation statistics of train."""
+"""Seeded splits of raw data into train/val/test, and the tensors a model trains on.
+
+How a split is cut is a strategy: `stratified` (by label) and `grouped` both keep identical
+samples in one split, so a sample duplicated in the source never sits on both sides;
+`temporal` cuts a series into contiguous stretches, test last, never shuffled. What a split
+becomes is the modality's business (`mastery.modalities`): normalisation statistics for images, a
+tokenizer for text, scaling for a series; each writes the arrays and a `stats.json`.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,29 +16,34 @@ from pathlib import Path
 import numpy as np
 
 from mastery.config import SplitConfig
+from mastery.data.content import content_hashes
 from mastery.data.raw import DataSourceError, RawData
+from mastery.data.registry import DatasetInfo
+from mastery.modalities import get_modality
 
 SPLITS = ("train", "val", "test")
+STATS = "stats.json"
 
 
-def content_hashes(images: np.ndarray) -> np.ndarray:
-    """A short digest per sample: equal images get equal hashes, whatever their index."""
-    flat = np.ascontiguousarray(images).reshape(len(images), -1)
-    return np.array([hashlib.blake2b(row.tobytes(), digest_size=8).hexdigest() for row in flat])
+def split_indices(raw: RawData, split: SplitConfig, strategy: str, seed: int, content: str) -> dict[str, np.ndarray]:
+    """Row indices of each split under `strategy`; `content` names the array that identifies a sample."""
+    if strategy == "temporal":
+        return _temporal(raw.rows, split)
+    labels = raw["label"] if strategy == "stratified" else np.zeros(raw.rows, dtype=int)
+    return _grouped(content_hashes(raw[content]), labels, raw.source_split, split, seed)
 
 
-def split_indices(raw: RawData, split: SplitConfig, seed: int) -> dict[str, np.ndarray]:
-    """Assign whole groups of identical images to one split, stratified by label.
+def _grouped(hashes: np.ndarray, labels: np.ndarray, source_split: np.ndarray, split: SplitConfig,
+             seed: int) -> dict[str, np.ndarray]:
+    """Whole groups of identical samples to one split, in proportion within each label.
 
-    A source's own test split is kept as test; otherwise `split.test` of each class is
-    carved out. Validation is carved from what remains for training. Grouping by content
-    means an image duplicated in the source can never sit on both sides of a split.
+    A source's own test split is kept as test; otherwise `split.test` of each label is
+    carved out. Validation is carved from what remains for training.
     """
     rng = np.random.default_rng(seed)
-    hashes = content_hashes(raw.images)
     _, first, group = np.unique(hashes, return_index=True, return_inverse=True)
-    group_label = raw.labels[first]
-    group_split = np.where(raw.source_split[first] == "test", "test", "train").astype("U5")
+    group_label = labels[first]
+    group_split = np.where(source_split[first] == "test", "test", "train").astype("U5")
     if not (group_split == "test").any():
         _carve(group_split, group_label, "train", "test", split.test, rng)
     _carve(group_split, group_label, "train", "val", split.val, rng)
@@ -47,46 +58,50 @@ def _carve(assigned, labels, source: str, target: str, fraction: float, rng) -> 
         assigned[take] = target
 
 
-def write_splits(raw: RawData, split: SplitConfig, seed: int, pixel_max: int, out: Path) -> dict:
-    """Write each split's arrays and `stats.json` (per-channel mean/std of train in [0, 1])."""
+def _temporal(rows: int, split: SplitConfig) -> dict[str, np.ndarray]:
+    """Contiguous stretches in time order: train, then val, then test at the end."""
+    test = split.test_rows or round(split.test * rows)
+    val = split.val_rows or round(split.val * (rows - test))
+    order = np.arange(rows)
+    return {"train": order[: rows - test - val], "val": order[rows - test - val : rows - test],
+            "test": order[rows - test :]}
+
+
+def write_splits(raw: RawData, info: DatasetInfo, spec, seed: int, out: Path, split: SplitConfig | None = None) -> dict:
+    """Split `raw`, write each split's arrays and `stats.json`; returns the stats.
+
+    `split` defaults to the spec's; its strategy to the dataset's.
+    """
+    split = split or spec.split
+    modality = get_modality(raw.modality)
+    strategy = split.strategy or info.split
     out.mkdir(parents=True, exist_ok=True)
-    indices = split_indices(raw, split, seed)
-    for name, idx in indices.items():
-        np.save(out / f"{name}_images.npy", raw.images[idx])
-        np.save(out / f"{name}_labels.npy", raw.labels[idx])
-    train = raw.images[indices["train"]].astype(np.float64) / pixel_max
-    stats = {
-        "mean": train.mean(axis=(0, 2, 3)).tolist(),
-        "std": train.std(axis=(0, 2, 3)).tolist(),
-        "pixel_max": pixel_max,
-        "counts": {name: len(idx) for name, idx in indices.items()},
-        "seed": seed,
-    }
-    (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    indices = split_indices(raw, split, strategy, seed, modality.content)
+    stats = modality.prepare(raw, indices, info, spec, out)
+    stats |= {"modality": raw.modality, "strategy": strategy, "classes": list(info.classes),
+              "counts": {name: len(idx) for name, idx in indices.items()}, "seed": seed}
+    (out / STATS).write_text(json.dumps(stats, indent=2) + "\n")
     return stats
 
 
 @dataclass
 class PreparedData:
-    """Prepared splits as float tensors in [0, 1], kept whole in memory for fast batching."""
+    """Prepared splits as named tensors, kept whole in memory for fast batching, and the
+    statistics prepare wrote (what a model needs to be built for them)."""
 
-    splits: dict  # name -> (images float32 (N, C, H, W), labels int64 (N,))
-    mean: list[float]
-    std: list[float]
+    splits: dict  # split name -> {array name -> tensor}
+    stats: dict
 
     @classmethod
     def load(cls, directory: Path) -> PreparedData:
-        import torch
-
         directory = Path(directory)
-        stats_file = directory / "stats.json"
-        if not stats_file.is_file():
+        if not (directory / STATS).is_file():
             raise DataSourceError(f"{directory}: no prepared data; run `mastery prepare` first")
-        stats = json.loads(stats_file.read_text())
+        stats = json.loads((directory / STATS).read_text())
+        modality = get_modality(stats["modality"])
         splits = {}
         for name in SPLITS:
-            images = np.load(directory / f"{name}_images.npy")
-            labels = np.load(directory / f"{name}_labels.npy")
-            x = torch.from_numpy(images).float().div_(stats["pixel_max"])
-            splits[name] = (x, torch.from_numpy(labels).long())
-        return cls(splits=splits, mean=stats["mean"], std=stats["std"])
+            files = sorted(directory.glob(f"{name}_*.npy"))
+            arrays = {f.stem.removeprefix(f"{name}_"): np.load(f, allow_pickle=False) for f in files}
+            splits[name] = modality.tensors(arrays, stats)
+        return cls(splits=splits, stats=stats)

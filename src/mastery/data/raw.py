@@ -1,14 +1,25 @@
-"""The raw-data contract between ingest, validation and prepare: arrays plus a small header."""
+"""The raw-data contract between ingest, validation and prepare: named arrays, a modality and a
+small header.
+
+The arrays are the source's samples as given, one row each, by name: an image dataset holds
+`image` (N, C, H, W) integer pixels and `label`; a text dataset `text` (N,) strings and
+`label`; a series `timestamp` and its value columns. `source_split` says, per row, "train" or
+"test" where the source ships its own test split, else "train".
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from mastery.errors import MasteryError
+
+Modality = Literal["image", "text", "series"]
+HEADER = "header.json"
 
 
 class DataSourceError(MasteryError):
@@ -17,45 +28,48 @@ class DataSourceError(MasteryError):
 
 @dataclass
 class RawData:
-    """Samples as the source gives them.
-
-    images: (N, C, H, W) integer pixels; labels: (N,) int64; source_split: (N,) "train" /
-    "test" where the source ships its own test split, else all "train".
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
+    arrays: dict[str, np.ndarray]
+    modality: Modality
     source_split: np.ndarray
     source: str
     declared_rows: int  # rows the source says it holds; a mismatch means truncation
     extra: dict = field(default_factory=dict)
 
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    @property
+    def rows(self) -> int:
+        return len(self.source_split)
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / "images.npy", self.images)
-        np.save(directory / "labels.npy", self.labels)
+        for name, array in self.arrays.items():
+            np.save(directory / f"{name}.npy", array, allow_pickle=False)
         np.save(directory / "source_split.npy", self.source_split.astype("U5"))
-        header = {"source": self.source, "declared_rows": self.declared_rows, **self.extra}
-        (directory / "header.json").write_text(json.dumps(header, indent=2) + "\n")
+        header = {"source": self.source, "modality": self.modality, "declared_rows": self.declared_rows,
+                  "arrays": list(self.arrays), **self.extra}
+        (directory / HEADER).write_text(json.dumps(header, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> RawData:
         directory = Path(directory)
-        files = ["images.npy", "labels.npy", "source_split.npy", "header.json"]
-        missing = [f for f in files if not (directory / f).is_file()]
-        if missing:
-            raise DataSourceError(
-                f"{directory}: missing {', '.join(missing)}; run `mastery ingest` first"
-            )
+        if not (directory / HEADER).is_file():
+            raise DataSourceError(f"{directory}: no {HEADER}; run `mastery ingest` first")
         try:
-            arrays = {f: np.load(directory / f, allow_pickle=False) for f in files[:3]}
-            header = json.loads((directory / "header.json").read_text())
-        except (ValueError, OSError, EOFError) as error:
+            header = json.loads((directory / HEADER).read_text())
+            names = header.pop("arrays")
+            missing = [f"{n}.npy" for n in [*names, "source_split"] if not (directory / f"{n}.npy").is_file()]
+            if missing:
+                raise DataSourceError(f"{directory}: missing {', '.join(missing)}; run `mastery ingest` again")
+            arrays = {name: np.load(directory / f"{name}.npy", allow_pickle=False) for name in names}
+            source_split = np.load(directory / "source_split.npy", allow_pickle=False)
+        except (ValueError, OSError, EOFError, KeyError) as error:
             raise DataSourceError(f"{directory}: unreadable raw data ({error})") from error
         return cls(
-            images=arrays["images.npy"],
-            labels=arrays["labels.npy"],
-            source_split=arrays["source_split.npy"],
+            arrays=arrays,
+            modality=header.pop("modality"),
+            source_split=source_split,
             source=header.pop("source"),
             declared_rows=header.pop("declared_rows"),
             extra=header,

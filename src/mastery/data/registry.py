@@ -1,13 +1,21 @@
-"""Dataset registry: what each dataset is, where it comes from, and what valid data looks like."""
+"""Dataset registry: what each dataset is, where it comes from, and what valid data looks like.
+
+A dataset declares its modality by its class (`mastery.modalities.image.ImageDataset`, ...),
+which decides how validation profiles it, how prepare turns it into tensors and which
+inputs a model gets.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from mastery.config import Params
-from mastery.data.raw import RawData
+from mastery.data.raw import Modality, RawData
+from mastery.errors import MasteryError
 
+SplitStrategy = Literal["stratified", "grouped", "temporal"]
 _DATASETS: dict[str, DatasetInfo] = {}
 
 
@@ -15,14 +23,13 @@ _DATASETS: dict[str, DatasetInfo] = {}
 class DatasetInfo:
     """Facts about a dataset that loaders, validation suites and models rely on."""
 
+    modality: ClassVar[Modality]
     name: str
-    shape: tuple[int, int, int]  # (C, H, W) of one sample
-    classes: tuple[str, ...]
-    pixel_max: int  # raw pixels are integers in [0, pixel_max]
     rows: tuple[int, int]  # accepted total row count (inclusive bounds)
-    class_fraction: tuple[float, float]  # accepted share of each class (inclusive bounds)
-    hflip_safe: bool  # does a mirror image keep its label?
     load: Callable[[Params], RawData]
+    classes: tuple[str, ...] = ()  # a labelled dataset's class names, by label
+    class_fraction: tuple[float, float] | None = None  # accepted share of each class
+    split: SplitStrategy = "stratified"  # how prepare splits it unless the spec says
 
     @property
     def num_classes(self) -> int:
@@ -37,14 +44,16 @@ def register_dataset(info: DatasetInfo) -> DatasetInfo:
 
 
 def get_dataset(name: str) -> DatasetInfo:
-    import mastery.data.sources  # noqa: F401  (registers the built-in datasets)
-
+    _load_sources()
     if name not in _DATASETS:
-        raise KeyError(f"unknown dataset '{name}'; known: {sorted(_DATASETS)}")
+        raise MasteryError(f"unknown dataset '{name}'; datasets: {', '.join(list_datasets())}")
     return _DATASETS[name]
 
 
 def list_datasets() -> list[str]:
-    import mastery.data.sources  # noqa: F401
-
+    _load_sources()
     return sorted(_DATASETS)
+
+
+def _load_sources() -> None:
+    import mastery.data.sources  # noqa: F401  (registers the built-in datasets)

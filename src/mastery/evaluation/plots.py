@@ -15,17 +15,17 @@ import numpy as np
 _DPI = 120
 
 
-def plot_learning_curves(history: list[dict], path: str | Path) -> Path:
+def plot_learning_curves(history: list[dict], kept: int | None, path: str | Path) -> Path:
     """Train vs validation for loss and each other `train_X`/`val_X` metric, one panel each.
 
     Side by side, a widening gap shows overfitting and two high, flat losses underfitting;
-    the dotted line marks the epoch with the lowest validation loss.
+    the dotted line marks `kept`, the epoch whose weights the trainer kept (by its monitor).
     """
     if not history:
         raise ValueError("history is empty: nothing to plot")
     names = _paired_metrics(history)
     epochs = [row.get("epoch", i + 1) for i, row in enumerate(history)]
-    best = _best_epoch(history, epochs)
+    best = kept
     fig, axes = _figure(len(names))
     for ax, name in zip(axes, names):
         for split in ("train", "val"):
@@ -33,7 +33,7 @@ def plot_learning_curves(history: list[dict], path: str | Path) -> Path:
             if not np.isnan(np.asarray(values, dtype=float)).all():
                 ax.plot(epochs, values, marker=".", label=split)
         if best is not None:
-            ax.axvline(best, color="grey", linestyle=":", label=f"best val (epoch {best})")
+            ax.axvline(best, color="grey", linestyle=":", label=f"kept (epoch {best})")
         ax.set(title=name.replace("_", " "), xlabel="epoch")
         ax.grid(alpha=0.3)
         ax.legend()
@@ -100,11 +100,6 @@ def _paired_metrics(history: list[dict]) -> list[str]:
         key.split("_", 1)[1] for row in history for key in row if key.startswith(("train_", "val_"))
     )
     return sorted(names, key=lambda name: name != "loss")
-
-
-def _best_epoch(history: list[dict], epochs: list) -> int | None:
-    losses = np.array([row.get("val_loss", np.nan) for row in history], dtype=float)
-    return None if np.isnan(losses).all() else epochs[int(np.nanargmin(losses))]
 
 
 def _figure(panels: int, size: tuple[float, float] | None = None):

@@ -1,4 +1,4 @@
-"""Score a classifier on a split once; evaluation and the promotion gate read the same figures."""
+"""A classifier's scores on a split, once: evaluation and the promotion gate read the same figures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from mastery.evaluation.metrics import classification_metrics, flat_metrics
 
 
 @dataclass
-class Scores:
+class ClassificationScores:
     labels: np.ndarray  # (N,)
     probs: np.ndarray  # (N, K) softmax
     class_names: list[str]
@@ -24,19 +24,23 @@ class Scores:
     def predicted(self) -> np.ndarray:
         return self.probs.argmax(axis=1)
 
-    @property
-    def correct(self) -> np.ndarray:
-        """Per-example correctness: what a paired test compares."""
+    def per_example(self, metric: str) -> np.ndarray:
+        """Per-example scores whose mean is `metric`: what a paired test compares."""
+        if metric != "accuracy":
+            raise ValueError(f"'{metric}' has no per-example scores; accuracy has")
         return self.predicted == self.labels
 
     def flat(self, prefix: str = "test_", per_class: bool = True) -> dict[str, float]:
         return flat_metrics(self.metrics, prefix, per_class)
 
+    def report(self) -> dict:
+        """Everything, JSON-ready (confusion matrix and per-class scores included)."""
+        return self.metrics
 
-def score_classifier(model, x, y, class_names, device=None) -> Scores:
-    """Softmax outputs of `model` on tensors `x`, scored against labels `y`."""
+
+def score_model(model, task, split: dict, stats: dict, device=None):
+    """The task's test scores of `model` on a prepared split (named tensors)."""
     from mastery.training.device import CPU
     from mastery.training.inference import predict
 
-    probs = predict(model, x, device or CPU).softmax(dim=1).numpy()
-    return Scores(labels=np.asarray(y), probs=probs, class_names=list(class_names))
+    return task.score(predict(model, task, split, device or CPU), split, stats)

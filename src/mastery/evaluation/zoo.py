@@ -13,19 +13,15 @@ import torch
 from torch import nn
 
 from mastery.evaluation.cost import count_parameters, measure_latency_ms
-from mastery.evaluation.scoring import Scores
 from mastery.evaluation.tables import markdown_table
-
-COLUMNS = ("candidate", "family", "test accuracy", "macro-F1", "parameters",
-           "train time (s)", "latency (ms)", "epochs", "batches/epoch")  # fmt: skip
+from mastery.tasks.metrics import MetricTable
 
 
 @dataclass(frozen=True)
 class ZooRow:
     candidate: str
     family: str
-    test_accuracy: float
-    test_f1_macro: float
+    scores: dict[str, float]  # the task's headline test metrics, by name
     n_parameters: int
     train_seconds: float  # wall time of all epochs, per-epoch validation included
     latency_ms: float  # median eager forward at batch 1
@@ -35,33 +31,34 @@ class ZooRow:
     def cost_metrics(self) -> dict[str, float]:
         return {"n_parameters": self.n_parameters, "train_seconds": self.train_seconds, "latency_ms": self.latency_ms}
 
-    def cells(self) -> tuple:
-        return (self.candidate, self.family, f"{self.test_accuracy:.4f}", f"{self.test_f1_macro:.4f}",
+    def cells(self, metrics: tuple[str, ...]) -> tuple:
+        return (self.candidate, self.family, *(f"{self.scores[m]:.4f}" for m in metrics),
                 f"{self.n_parameters:,}", f"{self.train_seconds:.1f}", f"{self.latency_ms:.2f}",
                 self.epochs, self.max_batches or "all")  # fmt: skip
 
 
-def zoo_row(
-    meta: dict, model: nn.Module, scores: Scores, history: list[dict], device: torch.device, max_batches: int | None
-) -> ZooRow:
-    """Score and measure one trained candidate (`meta` as `save_trained` wrote it)."""
+def zoo_row(meta: dict, model: nn.Module, example: dict, scores: dict[str, float], history: list[dict],
+            device: torch.device, max_batches: int | None) -> ZooRow:
+    """Score and measure one trained candidate on one `example` batch (its model's inputs)."""
     return ZooRow(
         candidate=meta["candidate"],
         family=meta["family"],
-        test_accuracy=scores.metrics["accuracy"],
-        test_f1_macro=scores.metrics["f1_macro"],
+        scores=scores,
         n_parameters=count_parameters(model),
         train_seconds=sum(record["epoch_seconds"] for record in history),
-        latency_ms=measure_latency_ms(model, tuple(meta["in_shape"]), device),
+        latency_ms=measure_latency_ms(model, example, device),
         epochs=len(history),
         max_batches=max_batches,
     )
 
 
-def write_zoo_table(rows: list[ZooRow], path: Path, title: str, device: torch.device) -> Path:
-    """The rows, best test accuracy first, under a note on how latency was measured."""
-    ranked = sorted(rows, key=lambda row: row.test_accuracy, reverse=True)
+def write_zoo_table(rows: list[ZooRow], table: MetricTable, path: Path, title: str, device: torch.device) -> Path:
+    """The rows, best on the task's primary metric first, under a note on how latency was measured."""
+    metrics = table.shown
+    ranked = sorted(rows, key=lambda row: row.scores[metrics[0]], reverse=table.primary.direction == "maximize")
+    columns = ("candidate", "family", *(f"test {m.replace('_', ' ')}" for m in metrics), "parameters",
+               "train time (s)", "latency (ms)", "epochs", "batches/epoch")
     note = f"Latency: median eager forward pass at batch 1 on `{device}`, after warm-up."
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# {title}\n\n{note}\n\n" + markdown_table(COLUMNS, [row.cells() for row in ranked]))
+    path.write_text(f"# {title}\n\n{note}\n\n" + markdown_table(columns, [row.cells(metrics) for row in ranked]))
     return path

@@ -9,7 +9,6 @@ from mastery.export.contract import (
     Contract,
     ContractError,
     TensorSpec,
-    classification_contract,
 )
 from mastery.export.onnx_export import (
     export_onnx,
@@ -18,7 +17,7 @@ from mastery.export.onnx_export import (
     quantize_int8,
     read_metadata,
 )
-from mastery.export.parity import ParityError, ParityReport, assert_parity, check_parity
+from mastery.export.parity import ParityError, ParityReport, assert_parity, check_parity, measure_parity
 
 __all__ = [
     "CONTRACT_KEY",
@@ -29,8 +28,8 @@ __all__ = [
     "TensorSpec",
     "assert_parity",
     "check_parity",
-    "classification_contract",
     "export_onnx",
+    "measure_parity",
     "onnx_predict",
     "onnx_session",
     "quantize_int8",

@@ -4,8 +4,8 @@ ONNX file's metadata (`mastery.contract`, JSON) and read back by the server.
 A server builds its request schema, input checks and postprocessing from this alone, so a
 new track's model serves without server changes. Shape entries that are strings name a
 symbolic (dynamic) dimension, e.g. `"batch"`; `min`/`max` bound the values of an input;
-`classes` exist only for classifiers; `profile` names the per-sample profile
-(`mastery.validation.profile.PROFILES`) the prediction log records.
+`classes` exist only for classifiers; `profile` names the modality whose per-sample profile
+(`mastery.modalities`) the prediction log records. The task writes it (`Task.contract`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from mastery.errors import MasteryError
-from mastery.export.onnx_export import INPUT, OUTPUT
 
 CONTRACT_KEY = "mastery.contract"
 DType = Literal["float32", "float64", "int32", "int64", "bool"]
@@ -62,20 +61,6 @@ class Contract:
         if not contract.inputs or not contract.outputs:
             raise ContractError(f"{CONTRACT_KEY}: a model needs at least one input and one output")
         return contract
-
-
-def classification_contract(
-    sample_shape: tuple[int, ...], classes: tuple[str, ...], value_range: tuple[float, float]
-) -> Contract:
-    """An image classifier's contract: `images` (batch, C, H, W) in `value_range` -> `logits`."""
-    low, high = value_range
-    return Contract(
-        task="classification",
-        inputs=(TensorSpec(INPUT, "float32", ("batch", *sample_shape), min=low, max=high),),
-        outputs=(TensorSpec(OUTPUT, "float32", ("batch", len(classes))),),
-        classes=tuple(classes),
-        profile="image",
-    )
 
 
 def _without_none(value):

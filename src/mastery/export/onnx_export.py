@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import onnxruntime
     from torch import Tensor, nn
 
-INPUT, OUTPUT = "images", "logits"
 OPSET = 20  # the exporter's own opset in torch 2.13: no version conversion; ORT runs it since 1.17
 # Dynamic quantisation of MatMul only (Linear layers export as Gemm, which the quantiser
 # rewrites to MatMul). ConvInteger runs on this ORT but made LeNet-5 4-5x slower than fp32 here
@@ -33,8 +32,13 @@ QUANTISED_OPS = ["MatMul"]
 REDUCE_RANGE = PER_CHANNEL = True
 
 
-def export_onnx(model: nn.Module, example: Tensor, path: Path, metadata: dict[str, str]) -> Path:
-    """Export `model` (in eval mode) with a dynamic batch: `images` (B, C, H, W) -> `logits`."""
+def export_onnx(model: nn.Module, inputs: dict[str, Tensor], dynamic: dict[str, dict[int, str]], output: str,
+                path: Path, metadata: dict[str, str]) -> Path:
+    """Export `model` (in eval mode) called on `inputs` (by name, in order) to one `output`.
+
+    `dynamic` names each input's dynamic dimensions (`{"image": {0: "batch"}}`; text adds its
+    sequence length); a dimension of one name is the same size in every input.
+    """
     import logging
     import warnings
 
@@ -45,14 +49,15 @@ def export_onnx(model: nn.Module, example: Tensor, path: Path, metadata: dict[st
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
 
+    dims = {name: torch.export.Dim(name) for axes in dynamic.values() for name in axes.values()}
     program = torch.onnx.export(
         model.eval(),
-        (example,),
+        tuple(inputs.values()),
         dynamo=True,
         opset_version=OPSET,
-        input_names=[INPUT],
-        output_names=[OUTPUT],
-        dynamic_shapes=({0: torch.export.Dim("batch")},),
+        input_names=list(inputs),
+        output_names=[output],
+        dynamic_shapes=tuple({axis: dims[name] for axis, name in dynamic.get(key, {}).items()} for key in inputs),
         verbose=False,
     )
     proto = program.model_proto  # in memory, so initializers stay inline
@@ -91,14 +96,12 @@ def onnx_session(path: Path) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def onnx_predict(
-    session: onnxruntime.InferenceSession, x: np.ndarray, batch_size: int = 1024
-) -> np.ndarray:
-    """Logits for float32 images `x` (N, C, H, W), in batches to bound memory."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
+def onnx_predict(session: onnxruntime.InferenceSession, inputs: dict[str, np.ndarray], batch_size: int = 1024) -> np.ndarray:
+    """The session's (first) output for `inputs` by name, in batches to bound memory."""
+    rows = len(next(iter(inputs.values())))
     batches = (
-        session.run([OUTPUT], {INPUT: x[start : start + batch_size]})[0]
-        for start in range(0, len(x), batch_size)
+        session.run(None, {name: np.ascontiguousarray(x[start : start + batch_size]) for name, x in inputs.items()})[0]
+        for start in range(0, rows, batch_size)
     )
     return np.concatenate(list(batches))
 

@@ -1,4 +1,9 @@
-"""A trained model on disk: safetensors weights plus the JSON needed to rebuild it."""
+"""A trained model on disk: safetensors weights plus the JSON that rebuilds it.
+
+`model.json` holds what `build_trained` needs: the family and its params, the dimensions
+the data and task give it (input shape or vocabulary, classes, horizon), and for images
+the statistics its standardisation layer carries. Nothing on disk is unpickled.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,25 @@ from torch import Tensor, nn
 
 from mastery.errors import MasteryError
 from mastery.models.registry import build_model
-from mastery.models.standardize import with_standardization
+from mastery.models.standardize import Standardized
 
 WEIGHTS, META = "model.safetensors", "model.json"
 
 
-def build_classifier(meta: dict) -> nn.Module:
-    """The registered family behind an input-standardisation layer, as described by `meta`."""
-    net = build_model(meta["family"], in_shape=meta["in_shape"], num_classes=len(meta["classes"]), **meta["params"])
-    return with_standardization(net, meta["mean"], meta["std"])
+def model_meta(candidate: str, family: str, params: dict, task, stats: dict) -> dict:
+    """Everything that rebuilds a candidate's model for data prepared with `stats`."""
+    meta = {"candidate": candidate, "family": family, "params": params, "task": task.name,
+            "modality": stats["modality"], "classes": stats["classes"],
+            "dims": stats["dims"] | task.model_dims(stats)}
+    if stats["modality"] == "image":
+        meta |= {"mean": stats["mean"], "std": stats["std"]}
+    return meta
+
+
+def build_trained(meta: dict) -> nn.Module:
+    """The registered family for `meta`, behind its standardisation layer for images."""
+    net = build_model(meta["family"], **meta["dims"], **meta["params"])
+    return Standardized(net, meta["mean"], meta["std"]) if meta["modality"] == "image" else net
 
 
 def save_trained(directory: Path, model: nn.Module, meta: dict) -> None:
@@ -33,9 +48,14 @@ def load_trained(directory: Path) -> tuple[nn.Module, dict]:
     if not (directory / META).is_file():
         raise MasteryError(f"{directory}: no trained model; run `mastery train` first")
     meta = json.loads((directory / META).read_text())
-    model = build_classifier(meta)
+    model = build_trained(meta)
     model.load_state_dict(load_file(directory / WEIGHTS))
     return model.eval(), meta
+
+
+def family_net(model: nn.Module) -> nn.Module:
+    """The family itself (what holds `features` and `head`), behind any input layer."""
+    return model.net if isinstance(model, Standardized) else model
 
 
 def save_weights(path: Path, tensors: dict[str, Tensor]) -> None:

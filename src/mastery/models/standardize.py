@@ -18,5 +18,13 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def with_standardization(model: nn.Module, mean: list[float], std: list[float]) -> nn.Sequential:
-    return nn.Sequential(Standardize(mean, std), model)
+class Standardized(nn.Module):
+    """A family behind its input standardisation, each reached by name (`standardize`, `net`)."""
+
+    def __init__(self, net: nn.Module, mean: list[float], std: list[float]):
+        super().__init__()
+        self.standardize = Standardize(mean, std)
+        self.net = net
+
+    def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) in [0, 1]
+        return self.net(self.standardize(x))

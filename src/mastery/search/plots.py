@@ -16,7 +16,7 @@ def plot_study(study, search, directory: Path) -> list[Path]:
     completed = [t for t in study.trials if t.state.name == "COMPLETE"]
     if len(completed) < 2:  # importances and coordinates need something to compare
         return []
-    names = list(getattr(search.config, "objectives", [getattr(search.config, "metric", "value")]))
+    names = list(getattr(search.config, "objectives", [getattr(search, "metric", "value")]))
     first = {} if len(names) == 1 else {"target": lambda t: t.values[0], "target_name": names[0]}
     # importances are computed for reaching low targets: negate a maximised first objective
     sign = -1 if study.directions[0].name == "MAXIMIZE" else 1

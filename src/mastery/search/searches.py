@@ -17,18 +17,16 @@ from mastery.config.schema import ChoiceRule
 from mastery.data.prepare import PreparedData
 from mastery.errors import MasteryError
 from mastery.evaluation.cost import count_parameters, measure_latency_ms
-from mastery.models.artifact import build_classifier
 from mastery.search.space import suggest
 from mastery.search.tracking import trial_run
 from mastery.steps.context import Context
-from mastery.steps.train import candidate_meta
-from mastery.tasks import build_task
 from mastery.tracking.mlflow_runs import EpochLogger
+from mastery.training.build import build_trainer
 from mastery.training.callbacks import Callback
-from mastery.training.device import resolve_device, seed_everything
+from mastery.training.device import resolve_device
 from mastery.training.trainer import Trainer, TrainingDiverged
 
-MAXIMIZE = {"val_accuracy": "maximize", "n_parameters": "minimize", "latency_ms": "minimize"}
+COSTS = ("n_parameters", "latency_ms")  # what a model costs to serve: lower is better
 
 
 class Search:
@@ -78,18 +76,11 @@ class Search:
         def run(trial):
             values = suggest(trial, self.config.space)
             candidate = self.trial_candidate(values)
-            seed_everything(self.ctx.params.seed, self.ctx.params.deterministic)
             name = f"{self.ctx.spec.name}/{self.kind}/trial-{trial.number}"
             with trial_run(study_run_id, trial, name, values) as run_id:
-                trainer = Trainer(
-                    build_classifier(candidate_meta(self.ctx, candidate, data)),
-                    build_task(self.ctx.spec.task),
-                    candidate.train,
-                    device=resolve_device(self.ctx.params.device),
-                    callbacks=[EpochLogger(run_id), *self.callbacks(trial)],
-                    seed=self.ctx.params.seed,
-                    name=name,
-                )
+                trainer, _ = build_trainer(
+                    candidate, self.ctx.task, data, resolve_device(self.ctx.params.device), self.ctx.params.seed,
+                    self.ctx.params.deterministic, callbacks=[EpochLogger(run_id), *self.callbacks(trial)], name=name)
                 try:
                     trainer.fit(data.splits["train"], data.splits["val"])
                 except TrainingDiverged as error:  # a bad configuration, not a broken search
@@ -111,10 +102,11 @@ class TuneSearch(Search):
         self.config: TuneConfig = ctx.spec.tune
         name = self.config.candidate or ctx.spec.candidates[0].name
         self.base = ctx.spec.candidate(name)
+        self.metric = self.config.metric or f"val_{ctx.task.metrics.primary.name}"
 
     @property
     def directions(self) -> list[str]:
-        return [self.config.direction]
+        return [self.config.direction or self.ctx.task.metrics.direction(self.metric)]
 
     def sampler(self, seed: int):
         import optuna
@@ -139,20 +131,20 @@ class TuneSearch(Search):
         return pruners[self.config.pruner]()
 
     def callbacks(self, trial) -> list[Callback]:
-        return [ReportToTrial(trial, self.config.metric)]
+        return [ReportToTrial(trial, self.metric)]
 
     def score(self, trial, trainer: Trainer, run_id: str) -> float:
         best = trainer.best_record()
-        if self.config.metric not in best:
-            raise MasteryError(f"tune.metric '{self.config.metric}' is not recorded; records have {sorted(best)}")
-        return best[self.config.metric]
+        if self.metric not in best:
+            raise MasteryError(f"tune.metric '{self.metric}' is not recorded; records have {sorted(best)}")
+        return best[self.metric]
 
     def finish(self, study, directory: Path) -> dict:
         completed = [t for t in study.trials if t.state.name == "COMPLETE"]
         if not completed:
             raise MasteryError(f"study '{study.study_name}': no trial completed; see the trials' runs in MLflow")
         best = study.best_trial
-        return {"candidate": self.base.name, "values": best.user_attrs["values"], "metric": self.config.metric,
+        return {"candidate": self.base.name, "values": best.user_attrs["values"], "metric": self.metric,
                 "value": best.value, "trial": best.number}
 
 
@@ -177,10 +169,23 @@ class NasSearch(Search):
         super().__init__(ctx)
         self.config: NasConfig = ctx.spec.nas
         self.base = self.config.candidate
+        self.quality = next(o for o in self.config.objectives if o not in COSTS)  # what the model is for
+        self.measures = (self.quality, *COSTS)
 
     @property
     def directions(self) -> list[str]:
-        return [MAXIMIZE[o] for o in self.config.objectives]
+        return [self._direction(o) for o in self.config.objectives]
+
+    def _direction(self, objective: str) -> str:
+        return "minimize" if objective in COSTS else self.ctx.task.metrics.direction(objective)
+
+    @property
+    def latency_example(self) -> tuple:
+        """One validation example as the model takes it: what serving latency is measured on."""
+        from mastery.tasks.base import take
+
+        val = PreparedData.load(self.ctx.paths.prepared).splits["val"]
+        return self.ctx.task.model_inputs(take(val, slice(0, 1)))
 
     def sampler(self, seed: int):
         import optuna
@@ -196,9 +201,9 @@ class NasSearch(Search):
         from mastery.tracking.mlflow_runs import log_metrics
 
         measures = {
-            "val_accuracy": trainer.best_record()["val_accuracy"],
+            self.quality: trainer.best_record()[self.quality],
             "n_parameters": count_parameters(trainer.model),
-            "latency_ms": measure_latency_ms(trainer.model, tuple(self.ctx.dataset.shape),
+            "latency_ms": measure_latency_ms(trainer.model, self.latency_example,
                                              resolve_device(self.config.latency_device)),
         }
         for key, value in measures.items():
@@ -210,28 +215,29 @@ class NasSearch(Search):
         front = study.best_trials
         if not front:
             raise MasteryError(f"study '{study.study_name}': no trial completed; see the trials' runs in MLflow")
-        chosen = choose(front, self.config.choose)
+        sign = 1 if self._direction(self.quality) == "maximize" else -1
+        chosen = choose(front, self.config.choose, lambda t: sign * t.user_attrs[self.quality])
         from mastery.steps.records import write_json
 
-        write_json(directory / "pareto.json", [_describe(t) for t in front])
-        return {"candidate": self.base.name, "model": self.base.model, "values": chosen.user_attrs["values"],
-                "trial": chosen.number, **{k: chosen.user_attrs[k] for k in MAXIMIZE}}
+        write_json(directory / "pareto.json", [self._describe(t) for t in front])
+        return {"candidate": self.base.name, "model": self.base.model, **self._describe(chosen)}
+
+    def _describe(self, trial) -> dict:
+        return {"trial": trial.number, "values": trial.user_attrs["values"],
+                **{k: trial.user_attrs[k] for k in self.measures}}
 
 
-def choose(front: list, rule: ChoiceRule):
-    """The lowest `rule.prefer` among the affordable front trials near their best accuracy."""
+def choose(front: list, rule: ChoiceRule, quality: Callable):
+    """The lowest `rule.prefer` among the affordable front trials within `rule.tolerance` of the
+    best `quality` (higher is better: a minimised metric comes negated)."""
     caps = {"n_parameters": rule.max_parameters, "latency_ms": rule.max_latency_ms}
     affordable = [t for t in front if all(cap is None or t.user_attrs[k] <= cap for k, cap in caps.items())]
     if not affordable:
         smallest = {k: min(t.user_attrs[k] for t in front) for k in caps}
         raise MasteryError(f"no architecture on the Pareto front fits nas.choose {caps}; the front's smallest: {smallest}")
-    best = max(t.user_attrs["val_accuracy"] for t in affordable)
-    near = [t for t in affordable if t.user_attrs["val_accuracy"] >= best - rule.tolerance]
-    return min(near, key=lambda t: (t.user_attrs[rule.prefer], -t.user_attrs["val_accuracy"]))
-
-
-def _describe(trial) -> dict:
-    return {"trial": trial.number, "values": trial.user_attrs["values"], **{k: trial.user_attrs[k] for k in MAXIMIZE}}
+    best = max(quality(t) for t in affordable)
+    near = [t for t in affordable if quality(t) >= best - rule.tolerance]
+    return min(near, key=lambda t: (t.user_attrs[rule.prefer], -quality(t)))
 
 
 SEARCHES: dict[str, type[Search]] = {"tune": TuneSearch, "nas": NasSearch}

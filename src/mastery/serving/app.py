@@ -40,7 +40,7 @@ from mastery.serving.schema import (
 )
 from mastery.serving.swap import ChampionWatcher
 from mastery.serving.tasks import TASKS
-from mastery.validation.profile import PROFILES
+from mastery.modalities import get_modality
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -58,7 +58,7 @@ class ServeConfig:
 def create_app(config: ServeConfig, model: ServedModel) -> FastAPI:
     """An app serving `model` now and the registry's champion from then on."""
     contract, task = model.contract, TASKS[model.contract.task]
-    profile = PROFILES[contract.profile] if contract.profile else None
+    profile = get_modality(contract.profile).profile if contract.profile else None
     metrics = ServingMetrics()
     metrics.serving(model)
     watcher = ChampionWatcher(config.source, model, on_swap=metrics.swapped)

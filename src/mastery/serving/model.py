@@ -22,7 +22,7 @@ from mastery.errors import MasteryError
 from mastery.export.contract import CONTRACT_KEY, Contract, ContractError
 from mastery.serving.tasks import TASKS
 from mastery.tracking.lineage import LINEAGE_TAGS
-from mastery.validation.profile import PROFILES
+from mastery.modalities import list_modalities
 
 log = logging.getLogger("mastery.serving")
 ARTIFACTS = "onnx"  # where export logs the files on the champion's run
@@ -177,7 +177,7 @@ def _contract(metadata: dict[str, str], session, what: str) -> Contract:
         f"inputs {declared[0]} but the graph takes {graph[0]}" if set(declared[0]) != set(graph[0]) else "",
         f"outputs {declared[1]} are not all in the graph's {graph[1]}" if not set(declared[1]) <= set(graph[1]) else "",
         f"task '{contract.task}' is not one of {sorted(TASKS)}" if contract.task not in TASKS else "",
-        f"profile '{contract.profile}' is not one of {sorted(PROFILES)}" if contract.profile not in (None, *PROFILES) else "",
+        f"profile '{contract.profile}' is not one of {list_modalities()}" if contract.profile not in (None, *list_modalities()) else "",
         "a classifier's contract lists no classes" if contract.task == "classification" and not contract.classes else "",
     ]
     if problems := [p for p in problems if p]:

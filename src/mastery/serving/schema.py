@@ -3,7 +3,7 @@ offending field.
 
 The request schema is a pydantic model, so pydantic checks shape (list lengths), dtype
 (strict numbers), finiteness and value range before the model runs, each failure is
-reported at its path (`images[0][0][3][5]`), and `/docs` shows the typed schema.
+reported at its path (`image[0][0][3][5]`), and `/docs` shows the typed schema.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def response_model(item: type[BaseModel]) -> type[BaseModel]:
 
 
 class FieldError(BaseModel):
-    field: str = Field(description='Where, e.g. "images[0][0][3][5]"; "body" for the body itself')
+    field: str = Field(description='Where, e.g. "image[0][0][3][5]"; "body" for the body itself')
     message: str
     type: str = Field(description="The check that failed (pydantic's error type)")
 
@@ -104,7 +104,7 @@ def error_body(errors: list[dict[str, Any]]) -> dict:
 
 
 def field_path(loc: tuple | list) -> str:
-    """("body", "images", 0, 3) -> "images[0][3]"; the body itself is "body"."""
+    """("body", "image", 0, 3) -> "image[0][3]"; the body itself is "body"."""
     parts = list(loc[1:] if loc and loc[0] == "body" else loc)
     path = ""
     for part in parts:

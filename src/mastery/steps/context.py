@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from mastery.config import CandidateSpec, Params, PipelineSpec, load_params, load_spec
+from mastery.config import CandidateSpec, ConfigError, Params, PipelineSpec, load_params, load_spec
 from mastery.data.registry import DatasetInfo, get_dataset
 from mastery.paths import PipelinePaths
 
@@ -22,6 +22,13 @@ class Context:
         return get_dataset(self.spec.dataset)
 
     @cached_property
+    def task(self):
+        """What the pipeline's models learn, for its dataset's modality."""
+        from mastery.tasks import build_task
+
+        return build_task(self.spec.task, self.dataset.modality)
+
+    @cached_property
     def candidates(self) -> tuple[CandidateSpec, ...]:
         """The declared candidates with what `tune` and `nas` chose applied: what train trains."""
         from mastery.search.results import searched_candidates
@@ -31,4 +38,17 @@ class Context:
 
 def load_context(pipeline: str, root: str | Path = ".") -> Context:
     paths = PipelinePaths(pipeline, Path(root).resolve())
-    return Context(params=load_params(paths.params), spec=load_spec(paths.spec), paths=paths)
+    ctx = Context(params=load_params(paths.params), spec=load_spec(paths.spec), paths=paths)
+    _check_mirrors(ctx)
+    return ctx
+
+
+def _check_mirrors(ctx: Context) -> None:
+    """A mirrored digit is another digit: flips only where the dataset says labels survive them."""
+    if getattr(ctx.dataset, "hflip_safe", True):
+        return
+    for candidate in ctx.spec.candidates:
+        if candidate.train.augmentation.hflip:
+            raise ConfigError(f"{ctx.paths.spec}: candidate '{candidate.name}' flips images, but "
+                              f"'{ctx.spec.dataset}' is not mirror-safe (a flip changes its labels); "
+                              "remove augmentation.hflip")

@@ -5,30 +5,17 @@ from __future__ import annotations
 import shutil
 
 from mastery.data.prepare import PreparedData
-from mastery.export import (
-    CONTRACT_KEY,
-    assert_parity,
-    check_parity,
-    classification_contract,
-    export_onnx,
-    onnx_predict,
-    onnx_session,
-    quantize_int8,
-)
+from mastery.export import CONTRACT_KEY, assert_parity, export_onnx, measure_parity, onnx_session, quantize_int8
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
 from mastery.tracking import aliases
 from mastery.tracking.lineage import LINEAGE_TAGS, file_digest
 from mastery.tracking.mlflow_runs import configure
 from mastery.tracking.registry import load_version
-from mastery.training.inference import predict
 
 
 def export(ctx: Context) -> dict:
     """Write `exports/<pipeline>/` (model.onnx, model.int8.onnx, parity.json).
-
-    Each file carries its lineage and its serving contract (`mastery.export.contract`) in
-    the ONNX metadata, so a server needs nothing but the file and the registry.
 
     Parity is judged on the whole test split; the report is written before the verdict,
     so a failed check leaves its figures behind. Only exports that pass are logged to the
@@ -46,23 +33,20 @@ def export(ctx: Context) -> dict:
         write_json(out / "parity.json", report)
         return report
     model, _, version = load_version(name, aliases.CHAMPION)
-    x_test, y_test = PreparedData.load(ctx.paths.prepared).splits["test"]
+    data, task = PreparedData.load(ctx.paths.prepared), ctx.task
+    test = data.splits["test"]
     metadata = {"model": name, "version": str(version.version), "run_id": version.run_id}
     metadata |= {k: version.tags.get(k, "unknown") for k in LINEAGE_TAGS}
-    # Prepared images are pixels / pixel_max and the model carries its standardisation: it takes [0, 1].
-    contract = classification_contract(ctx.dataset.shape, ctx.dataset.classes, value_range=(0.0, 1.0))
-    metadata[CONTRACT_KEY] = contract.to_json()
+    metadata[CONTRACT_KEY] = task.contract(data.stats).to_json()
 
-    files = {"onnx": export_onnx(model, x_test[:5], out / "model.onnx", metadata)}
-    tolerances = {"onnx": (config.fp32_max_abs, config.fp32_accuracy_tolerance)}
+    example = {key: test[key][:5] for key in task.inputs}
+    files = {"onnx": export_onnx(model, example, task.dynamic_dims(), task.output, out / "model.onnx", metadata)}
+    tolerances = {"onnx": (config.fp32_max_abs, config.fp32_metric_tolerance)}
     if config.int8:
         files["onnx_int8"] = quantize_int8(files["onnx"], out / "model.int8.onnx")
-        tolerances["onnx_int8"] = (config.int8_max_abs, config.int8_accuracy_tolerance)
-    eager = predict(model, x_test).numpy()
-    reports = [
-        check_parity(kind, eager, onnx_predict(onnx_session(path), x_test.numpy()), y_test.numpy(), *tolerances[kind])
-        for kind, path in files.items()
-    ]
+        tolerances["onnx_int8"] = (config.int8_max_abs, config.int8_metric_tolerance)
+    reports = [measure_parity(kind, model, task, test, data.stats, onnx_session(path), *tolerances[kind])
+               for kind, path in files.items()]
     write_json(out / "parity.json", {"model": name, "version": str(version.version),
                                      "checks": [r.to_dict() for r in reports]})
     for report in reports:
@@ -74,4 +58,5 @@ def export(ctx: Context) -> dict:
     with mlflow.start_run(run_id=version.run_id):
         mlflow.log_artifacts(str(out), "onnx")
     return {"model": name, "version": str(version.version), **hashes,
-            "parity": {r.name: {"max_abs_diff": r.max_abs_diff, "accuracy_delta": r.accuracy_delta} for r in reports}}
+            "parity": {r.name: {"max_abs_diff": r.max_abs_diff, "metric_delta": r.metric_delta} for r in reports}}
+

@@ -11,4 +11,4 @@ def ingest(ctx: Context) -> dict:
     raw = ctx.dataset.load(ctx.params)
     shutil.rmtree(ctx.paths.raw, ignore_errors=True)
     raw.save(ctx.paths.raw)
-    return {"dataset": ctx.spec.dataset, "rows": len(raw.labels), "source": raw.source, "path": str(ctx.paths.raw)}
+    return {"dataset": ctx.spec.dataset, "rows": raw.rows, "source": raw.source, "path": str(ctx.paths.raw)}

@@ -12,4 +12,4 @@ from mastery.steps.context import Context
 def prepare(ctx: Context) -> dict:
     raw = RawData.load(ctx.paths.raw)
     shutil.rmtree(ctx.paths.prepared, ignore_errors=True)
-    return write_splits(raw, ctx.spec.split, ctx.params.seed, ctx.dataset.pixel_max, ctx.paths.prepared)
+    return write_splits(raw, ctx.dataset, ctx.spec, ctx.params.seed, ctx.paths.prepared)

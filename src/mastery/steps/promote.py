@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from mastery.data.prepare import PreparedData
 from mastery.errors import MasteryError
-from mastery.evaluation import score_classifier
+from mastery.evaluation import score_model
 from mastery.steps.context import Context
 from mastery.steps.records import read_json, write_json
 from mastery.tracking import aliases
-from mastery.tracking.gate import decide
+from mastery.tracking.gate import decide, primary_metric
 from mastery.tracking.lineage import LINEAGE_TAGS
 from mastery.tracking.mlflow_runs import configure, set_note_section, use_store
 from mastery.tracking.registry import load_version
@@ -35,18 +35,18 @@ def promote(ctx: Context) -> dict:
     challenger = read_json(ctx.paths.model_version, made_by="evaluate")
     name, version = challenger["name"], str(challenger["version"])
     champion = aliases.current_champion(client, name)
-    x_test, y_test = PreparedData.load(ctx.paths.prepared).splits["test"]
-    classes = ctx.dataset.classes
+    data = PreparedData.load(ctx.paths.prepared)
     device = resolve_device(ctx.params.device)
+    table = ctx.task.metrics
+    per_example = table.metric(primary_metric(ctx.spec.gate, table)).name
 
     def score(ref: str):
-        return score_classifier(load_version(name, ref)[0], x_test, y_test, classes, device)
+        return score_model(load_version(name, ref)[0], ctx.task, data.splits["test"], data.stats, device)
 
     new = score(version)
     old = score(aliases.CHAMPION) if champion and str(champion.version) != version else None
-    decision = decide(
-        ctx.spec.gate, new.flat(), new.correct, old.flat() if old else None, old.correct if old else None
-    )
+    decision = decide(ctx.spec.gate, table, new.flat(), new.per_example(per_example),
+                      old.flat() if old else None, old.per_example(per_example) if old else None)
     aliases.record_decision(client, name, version, decision)
     with mlflow.start_run(run_id=challenger["run_id"]):
         mlflow.log_dict(decision.to_dict(), "promotion/decision.json")

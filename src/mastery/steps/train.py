@@ -9,15 +9,15 @@ from collections.abc import Sequence
 from mastery.config import CandidateSpec
 from mastery.data.prepare import PreparedData
 from mastery.evaluation.cost import count_parameters
-from mastery.models.artifact import WEIGHTS, build_classifier, save_trained
+from mastery.models.artifact import WEIGHTS, save_trained
 from mastery.steps.catalog import CODE, step_named
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
-from mastery.tasks import build_task
 from mastery.tracking import lineage
 from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten, set_note_section
+from mastery.training.build import build_trainer
 from mastery.training.callbacks import Callback
-from mastery.training.device import resolve_device, seed_everything
+from mastery.training.device import resolve_device
 from mastery.training.trainer import Trainer
 
 
@@ -30,26 +30,11 @@ def train(ctx: Context, callbacks: Sequence[Callback] = ()) -> dict[str, dict]:
     return {c.name: train_candidate(ctx, c, data, data_hash, callbacks) for c in ctx.candidates}
 
 
-def candidate_meta(ctx: Context, candidate: CandidateSpec, data: PreparedData) -> dict:
-    """What rebuilds the candidate's model: family, params, input shape, classes, statistics."""
-    return {
-        "candidate": candidate.name,
-        "family": candidate.model,
-        "params": candidate.params,
-        "in_shape": list(ctx.dataset.shape),
-        "classes": list(ctx.dataset.classes),
-        "mean": data.mean,
-        "std": data.std,
-    }
-
-
 def train_candidate(
     ctx: Context, candidate: CandidateSpec, data: PreparedData, data_hash: str, callbacks: Sequence[Callback] = ()
 ) -> dict:
     import mlflow
 
-    seed_everything(ctx.params.seed, ctx.params.deterministic)
-    meta = candidate_meta(ctx, candidate, data)
     fingerprint = lineage.params_hash({"candidate": dataclasses.asdict(candidate), "seed": ctx.params.seed, "data": data_hash})
     device = resolve_device(ctx.params.device)
     tags = {
@@ -62,18 +47,14 @@ def train_candidate(
         "params_hash": fingerprint,
     }
     with mlflow.start_run(run_name=f"{ctx.spec.name}/{candidate.name}", tags=tags) as run:
-        mlflow.log_params(flatten({"model": meta["params"], "train": dataclasses.asdict(candidate.train)}) | {
+        mlflow.log_params(flatten({"model": candidate.params, "train": dataclasses.asdict(candidate.train)}) | {
             "model.family": candidate.model, "seed": ctx.params.seed, "device": str(device)})
         _log_inputs(ctx, data, data_hash)
-        trainer = Trainer(
-            build_classifier(meta),
-            build_task(ctx.spec.task),
-            candidate.train,
-            device=device,
+        trainer, meta = build_trainer(
+            candidate, ctx.task, data, device, ctx.params.seed, ctx.params.deterministic,
             callbacks=[EpochLogger(run.info.run_id), *callbacks],
             checkpoint_dir=ctx.paths.checkpoints(candidate.name),
             fingerprint=fingerprint,
-            seed=ctx.params.seed,
             name=f"{ctx.spec.name}/{candidate.name}",
         )
         history = trainer.fit(data.splits["train"], data.splits["val"])
@@ -83,7 +64,7 @@ def train_candidate(
         save_trained(out, trainer.model, meta | {"params_hash": fingerprint, "data_hash": data_hash})
         mlflow.set_tag("weights_sha256", lineage.file_digest(out / WEIGHTS, "sha256"))
         write_json(out / "history.json", history)
-        write_json(out / "run.json", {"run_id": run.info.run_id, "best": best})
+        write_json(out / "run.json", {"run_id": run.info.run_id, "best": best, "monitor": trainer.monitor})
         set_note_section(run.info.run_id, "Training", _training_note(ctx, candidate, trainer, data, data_hash))
     return best
 
@@ -95,10 +76,10 @@ def _log_inputs(ctx: Context, data: PreparedData, data_hash: str) -> None:
     import mlflow
 
     for split, context in (("train", "training"), ("val", "validation")):
-        x, y = data.splits[split]
+        arrays = {name: tensor.numpy() for name, tensor in data.splits[split].items()}
         with warnings.catch_warnings():  # MLflow registers its local-path source twice and says so
             warnings.filterwarnings("ignore", "The specified dataset source can be interpreted in multiple ways")
-            dataset = mlflow.data.from_numpy(x.numpy(), source=str(ctx.paths.prepared), targets=y.numpy(),
+            dataset = mlflow.data.from_numpy(arrays, source=str(ctx.paths.prepared),
                                              name=f"{ctx.spec.dataset}/{split}", digest=data_hash)
         mlflow.log_input(dataset, context=context)
     if (ctx.paths.validation / "result.json").is_file():
@@ -107,7 +88,7 @@ def _log_inputs(ctx: Context, data: PreparedData, data_hash: str) -> None:
 
 def _training_note(ctx: Context, candidate: CandidateSpec, trainer: Trainer, data: PreparedData, data_hash: str) -> str:
     best, monitor = trainer.best_record(), trainer.monitor
-    counts = ", ".join(f"{len(data.splits[s][1]):,} {s}" for s in ("train", "val"))
+    counts = ", ".join(f"{data.stats['counts'][s]:,} {s}" for s in ("train", "val"))
     return (f"**{candidate.name}** (family `{candidate.model}`, {count_parameters(trainer.model):,} parameters) "
             f"on `{ctx.spec.dataset}` ({counts}; prepared data `{data_hash}`), device `{trainer.device}`.\n\n"
             f"Kept epoch {best['epoch']} of {len(trainer.history)} by `{monitor}` = {best[monitor]:.4f} "

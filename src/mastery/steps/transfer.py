@@ -14,22 +14,25 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import torch
+
+from mastery.config import CandidateSpec
 from mastery.config.schema import TransferConfig
 from mastery.data.prepare import PreparedData, write_splits
 from mastery.data.registry import get_dataset
 from mastery.data.subsets import balanced_subset
 from mastery.errors import MasteryError
-from mastery.evaluation import score_classifier
+from mastery.evaluation import score_model
 from mastery.evaluation.plots import plot_accuracy_vs_examples
 from mastery.evaluation.transfer import MODES, write_transfer_table
-from mastery.models.artifact import build_classifier, load_trained
+from mastery.models.artifact import build_trained, family_net, load_trained, model_meta
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
-from mastery.tasks import build_task
+from mastery.tasks.base import take
 from mastery.tracking import lineage
 from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten, log_metrics
+from mastery.training.build import build_trainer
 from mastery.training.device import resolve_device, seed_everything
-from mastery.training.trainer import Trainer
 from mastery.training.transfer import UnfreezeFeatures, freeze, transplant_features
 from mastery.validation import validate_raw
 
@@ -41,52 +44,53 @@ def transfer(ctx: Context) -> dict:
     cfg = ctx.spec.transfer
     if cfg is None:
         raise MasteryError(f"pipeline '{ctx.spec.name}' has no `transfer` section")
-    classifier, source_meta = load_trained(ctx.paths.candidate(cfg.source))
-    source = classifier[1]  # the family, behind the source data's standardisation layer
+    trained, source_meta = load_trained(ctx.paths.candidate(cfg.source))
+    source = family_net(trained)  # the family, behind the source data's standardisation layer
     shutil.rmtree(ctx.paths.transfer, ignore_errors=True)
-    data, meta = _target(ctx, cfg, source_meta)
-    x_train, y_train = data.splits["train"]
+    data = _target(ctx, cfg)
+    train = data.splits["train"]
     configure(ctx.params.tracking, f"{ctx.spec.name}-transfer")
     tags = {"pipeline": ctx.spec.name, "source": cfg.source, "source_params_hash": source_meta["params_hash"],
             "git_commit": lineage.git_commit(ctx.paths.root)}
     results = []
     with mlflow.start_run(run_name=f"{ctx.spec.name}/transfer", tags=tags):
         mlflow.log_params(flatten({"transfer": dataclasses.asdict(cfg)}))
+        labels = train["label"].numpy()
         for size in cfg.sizes:
-            subset = balanced_subset(y_train.numpy(), len(y_train) if size == "all" else size, ctx.params.seed)
+            subset = torch.from_numpy(balanced_subset(labels, len(labels) if size == "all" else size, ctx.params.seed))
             for mode in MODES:
-                results.append(_train_mode(ctx, mode, source, meta, (x_train[subset], y_train[subset]), data))
+                results.append(_train_mode(ctx, mode, source, source_meta, take(train, subset), data))
         report = {"source": f"{ctx.spec.name}/{cfg.source}", "dataset": cfg.dataset, "modes": list(MODES),
                   "budget": dataclasses.asdict(cfg.train), "results": results}
         out = ctx.paths.transfer
         write_json(out / "transfer.json", report)
         note = (f"`{cfg.source}` trained on `{ctx.spec.dataset}`, adapted to `{cfg.dataset}`; test accuracy on "
-                f"{len(data.splits['test'][1]):,} held-out examples; every mode {cfg.train.epochs} epochs, batch {cfg.train.batch_size}.")
+                f"{data.stats['counts']['test']:,} held-out examples; every mode {cfg.train.epochs} epochs, "
+                f"batch {cfg.train.batch_size}.")
         write_transfer_table(results, out / "transfer.md", f"Transfer learning: {ctx.spec.name}", note)
         plot_accuracy_vs_examples(results, MODES, out / "transfer.png")
         mlflow.log_artifacts(str(out), "transfer")
     return report
 
 
-def _target(ctx: Context, cfg: TransferConfig, source_meta: dict) -> tuple[PreparedData, dict]:
-    """The target's validated, seeded splits, and the source's model described for the target."""
+def _target(ctx: Context, cfg: TransferConfig) -> PreparedData:
+    """The target's validated, seeded splits."""
     info = get_dataset(cfg.dataset)
     raw = info.load(ctx.params)
     validate_raw(raw, info, ctx.paths.transfer / "validation")
     with tempfile.TemporaryDirectory() as tmp:
-        write_splits(raw, cfg.split, ctx.params.seed, info.pixel_max, Path(tmp))
-        data = PreparedData.load(Path(tmp))
-    meta = source_meta | {"in_shape": list(info.shape), "classes": list(info.classes), "mean": data.mean, "std": data.std}
-    return data, meta
+        write_splits(raw, info, ctx.spec, ctx.params.seed, Path(tmp), split=cfg.split)
+        return PreparedData.load(Path(tmp))
 
 
-def _train_mode(ctx: Context, mode: str, source, meta: dict, train, data: PreparedData) -> dict:
+def _train_mode(ctx: Context, mode: str, source, source_meta: dict, train: dict, data: PreparedData) -> dict:
     import mlflow
 
-    cfg, device, examples = ctx.spec.transfer, resolve_device(ctx.params.device), len(train[1])
-    seed_everything(ctx.params.seed, ctx.params.deterministic)
-    model = build_classifier(meta)  # standardisation with the target's statistics, then the family
-    net, callbacks = model[1], []
+    cfg, device, examples = ctx.spec.transfer, resolve_device(ctx.params.device), len(train["label"])
+    candidate = CandidateSpec(mode, source_meta["family"], source_meta["params"], cfg.train)
+    seed_everything(ctx.params.seed, ctx.params.deterministic)  # every mode starts from the same draws
+    model = build_trained(model_meta(mode, candidate.model, candidate.params, ctx.task, data.stats))
+    net, callbacks = family_net(model), []
     if mode != "scratch":
         transplant_features(source, net)
     if mode == "feature_extraction":
@@ -95,12 +99,13 @@ def _train_mode(ctx: Context, mode: str, source, meta: dict, train, data: Prepar
         callbacks.append(UnfreezeFeatures(net.features, cfg.unfreeze_after))
     with mlflow.start_run(run_name=f"{mode}/{examples}", nested=True) as run:
         mlflow.log_params({"mode": mode, "examples": examples})
-        trainer = Trainer(model, build_task(ctx.spec.task), cfg.train, device,
-                          callbacks=[EpochLogger(run.info.run_id), *callbacks], seed=ctx.params.seed,
-                          name=f"transfer/{mode}/{examples}",
-                          backbone_lr_scale=cfg.backbone_lr_scale if mode == "fine_tuning" else 1.0)
+        trainer, _ = build_trainer(candidate, ctx.task, data, device, ctx.params.seed, ctx.params.deterministic,
+                                   callbacks=[EpochLogger(run.info.run_id), *callbacks],
+                                   name=f"transfer/{mode}/{examples}", model=model,
+                                   backbone_lr_scale=cfg.backbone_lr_scale if mode == "fine_tuning" else 1.0)
         trainer.fit(train, data.splits["val"])
-        scores = score_classifier(trainer.model, *data.splits["test"], meta["classes"], device)
+        scores = score_model(trainer.model, ctx.task, data.splits["test"], data.stats, device)
         log_metrics(run.info.run_id, scores.flat(per_class=False))
-    return {"mode": mode, "examples": examples, "test_accuracy": scores.metrics["accuracy"],
-            "test_f1_macro": scores.metrics["f1_macro"]}
+    flat = scores.flat(per_class=False)
+    return {"mode": mode, "examples": examples, "test_accuracy": flat["test_accuracy"],
+            "test_f1_macro": flat["test_f1_macro"]}

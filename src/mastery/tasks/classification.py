@@ -1,32 +1,81 @@
-"""Classification: cross-entropy loss, accuracy as the per-batch score."""
+"""Classification of images or texts: cross-entropy, accuracy per epoch, full scores on test."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+
+from mastery.tasks.base import Batch, Sums, Task, Transform
+from mastery.tasks.metrics import Metric, MetricTable
+from mastery.tasks.registry import register_task
+
+INPUTS = {"image": ("image",), "text": ("tokens", "lengths")}
 
 
-class Task(Protocol):
-    """A loss to minimise and batch scores summed over examples (the trainer divides by N)."""
+@register_task
+class Classification(Task):
+    name = "classification"
+    metrics = MetricTable(
+        (Metric("accuracy", "maximize", per_example=True), Metric("f1_macro", "maximize"),
+         Metric("precision_macro", "maximize"), Metric("recall_macro", "maximize"), Metric("roc_auc_ovr", "maximize")),
+        headline=("accuracy", "f1_macro"),
+    )
 
-    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor: ...
+    output = "logits"
 
-    def score_sums(self, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]: ...
+    def __init__(self, modality: str):
+        super().__init__(modality)
+        self.inputs = INPUTS[modality]
 
+    def output_specs(self, stats: dict) -> tuple:
+        from mastery.export.contract import TensorSpec
 
-class ClassificationTask:
-    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        return F.cross_entropy(outputs, targets)
+        return (TensorSpec(self.output, "float32", ("batch", len(stats["classes"]))),)
 
-    def score_sums(self, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
-        return {"accuracy": (outputs.argmax(dim=1) == targets).sum(dtype=torch.float32)}
+    def dynamic_dims(self) -> dict[str, dict[int, str]]:
+        if self.modality == "text":  # padded to the longest sentence of a batch
+            return {"tokens": {0: "batch", 1: "sequence"}, "lengths": {0: "batch"}}
+        return super().dynamic_dims()
 
+    def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
+        return F.cross_entropy(outputs, batch["label"])
 
-def build_task(name: str) -> Task:
-    tasks = {"classification": ClassificationTask}
-    if name not in tasks:
-        raise KeyError(f"unknown task '{name}'; known: {sorted(tasks)}")
-    return tasks[name]()
+    def score_sums(self, outputs: Tensor, batch: Batch) -> Sums:
+        return {"accuracy": (outputs.argmax(dim=1) == batch["label"]).sum(dtype=torch.float32)}
+
+    def train_transform(self, config) -> Transform | None:
+        if self.modality != "image":
+            return None
+        from mastery.data.augment import Augmenter
+
+        augment = Augmenter(config.augmentation)
+        if not augment.enabled:
+            return None
+        return lambda batch, generator: {**batch, "image": augment(batch["image"], generator)}
+
+    def score(self, outputs: Tensor, split: Batch, meta: dict):
+        """Test scores from the model's logits on a split: accuracy, macro scores, per class."""
+        from mastery.evaluation.scoring import ClassificationScores
+
+        probs = outputs.float().softmax(dim=1).numpy()
+        return ClassificationScores(labels=split["label"].numpy(), probs=probs, class_names=list(meta["classes"]))
+
+    def figures(self, model: nn.Module, scores, split: Batch, directory: Path) -> list[Path]:
+        """Confusion matrix and ROC curves; for images, where the model looks (Grad-CAM, attention)."""
+        from mastery.evaluation.explain import save_explanations
+        from mastery.evaluation.plots import plot_confusion_matrix, plot_roc
+
+        paths = [
+            plot_confusion_matrix(scores.metrics["confusion_matrix"], scores.class_names, directory / "confusion_matrix.png"),
+            plot_roc(scores.labels, scores.probs, scores.class_names, directory / "roc.png"),
+        ]
+        if self.modality == "image":
+            explained = save_explanations(model, split["image"][:8], split["label"][:8], scores.class_names, directory)
+            paths += [explained] if explained else []
+        return paths
+
+    def model_dims(self, meta: dict) -> dict:
+        return {"num_classes": len(meta["classes"])}

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mastery.config import GateConfig
+from mastery.tasks.metrics import MetricTable
 
 EXACT_BELOW = 25  # discordant pairs under which McNemar's chi-square approximation is poor
 
@@ -108,62 +109,75 @@ def paired_bootstrap(
     return BootstrapResult(float(diffs.mean()), float(low), float(high))
 
 
+def primary_metric(config: GateConfig, table: MetricTable) -> str:
+    """The test metric the gate compares champion and challenger on."""
+    return config.primary_metric or f"test_{table.primary.name}"
+
+
 def decide(
     config: GateConfig,
+    table: MetricTable,
     challenger_metrics: dict[str, float],
-    challenger_correct: np.ndarray,
+    challenger_scores: np.ndarray,
     champion_metrics: dict[str, float] | None,
-    champion_correct: np.ndarray | None,
+    champion_scores: np.ndarray | None,
 ) -> GateDecision:
     """Thresholds always; with a champion (`champion_metrics` given), margin and significance.
 
-    `*_correct` are per-example booleans on the test set, in the same example order.
+    `*_scores` are the primary metric's per-example scores on the test set, in one example
+    order: booleans (a correct prediction) are compared by McNemar's test, numbers (an error,
+    a log-likelihood) by a paired bootstrap. The table says which way each metric is better.
     """
-    thresholds = config.thresholds.items()
-    checks = [_threshold(name, minimum, challenger_metrics) for name, minimum in thresholds]
+    checks = [_threshold(table, name, bound, challenger_metrics) for name, bound in config.thresholds.items()]
     if champion_metrics is not None:
-        checks += _against_champion(config, (challenger_metrics, challenger_correct),
-                                    (champion_metrics, champion_correct))
+        checks += _against_champion(config, table, (challenger_metrics, challenger_scores),
+                                    (champion_metrics, champion_scores))
     return GateDecision(all(check.passed for check in checks), checks)
 
 
-def _threshold(name: str, minimum: float, metrics: dict[str, float]) -> Check:
+def _threshold(table: MetricTable, name: str, bound: float, metrics: dict[str, float]) -> Check:
     if name not in metrics:
-        detail = f"challenger has no metric '{name}'"
-        return Check(f"threshold {name}", False, detail, {"minimum": minimum})
+        return Check(f"threshold {name}", False, f"challenger has no metric '{name}'", {"bound": bound})
+    kind = "minimum" if table.direction(name) == "maximize" else "maximum"
     value = float(metrics[name])
-    passed = value >= minimum
-    detail = f"{value:.4g} {'≥' if passed else '<'} minimum {minimum:.4g}"
-    return Check(f"threshold {name}", passed, detail, {"value": value, "minimum": minimum})
+    passed = value >= bound if kind == "minimum" else value <= bound
+    sign = {("minimum", True): "≥", ("minimum", False): "<", ("maximum", True): "≤", ("maximum", False): ">"}
+    detail = f"{value:.4g} {sign[kind, passed]} {kind} {bound:.4g}"
+    return Check(f"threshold {name}", passed, detail, {"value": value, kind: bound})
 
 
-def _against_champion(config: GateConfig, challenger: tuple, champion: tuple) -> list[Check]:
-    (new_metrics, new_correct), (old_metrics, old_correct) = challenger, champion
-    if old_correct is None or len(old_correct) != len(new_correct):
-        sizes = {"challenger_n": len(new_correct),
-                 "champion_n": None if old_correct is None else len(old_correct)}
+def _against_champion(config: GateConfig, table: MetricTable, challenger: tuple, champion: tuple) -> list[Check]:
+    (new_metrics, new_scores), (old_metrics, old_scores) = challenger, champion
+    if old_scores is None or len(old_scores) != len(new_scores):
+        sizes = {"challenger_n": len(new_scores), "champion_n": None if old_scores is None else len(old_scores)}
         detail = "champion and challenger were not scored on the same test set; not comparable"
         return [Check("same test set", False, detail, sizes)]
+    metric = primary_metric(config, table)
     return [
-        _improvement(config, new_metrics, old_metrics),
-        _significance(config.alpha, old_correct, new_correct),
+        _improvement(config, table, metric, new_metrics, old_metrics),
+        _significance(config.alpha, table.direction(metric), old_scores, new_scores),
     ]
 
 
-def _improvement(config: GateConfig, challenger: dict, champion: dict) -> Check:
-    metric, name = config.primary_metric, f"improvement {config.primary_metric}"
+def _improvement(config: GateConfig, table: MetricTable, metric: str, challenger: dict, champion: dict) -> Check:
+    name = f"improvement {metric}"
     if metric not in challenger or metric not in champion:
         return Check(name, False, f"'{metric}' is missing for the challenger or the champion")
     new, old = float(challenger[metric]), float(champion[metric])
-    delta = new - old
-    passed = delta >= config.min_improvement
-    detail = f"{delta:+.4g} {'≥' if passed else '<'} required margin {config.min_improvement:.4g}"
-    figures = {"challenger": new, "champion": old, "delta": delta,
-               "min_improvement": config.min_improvement}
+    gain = table.gain(metric, new, old)
+    passed = gain >= config.min_improvement
+    detail = f"{gain:+.4g} {'≥' if passed else '<'} required margin {config.min_improvement:.4g}"
+    figures = {"challenger": new, "champion": old, "gain": gain, "min_improvement": config.min_improvement}
     return Check(name, passed, detail, figures)
 
 
-def _significance(alpha: float, champion_correct, challenger_correct) -> Check:
+def _significance(alpha: float, direction: str, champion_scores, challenger_scores) -> Check:
+    if np.asarray(challenger_scores).dtype == bool:
+        return _mcnemar_check(alpha, champion_scores, challenger_scores)
+    return _bootstrap_check(alpha, direction, champion_scores, challenger_scores)
+
+
+def _mcnemar_check(alpha: float, champion_correct, challenger_correct) -> Check:
     result = mcnemar(champion_correct, challenger_correct)
     better = result.c > result.b
     passed = better and result.p_value < alpha
@@ -176,6 +190,18 @@ def _significance(alpha: float, champion_correct, challenger_correct) -> Check:
     figures = {"b": result.b, "c": result.c, "p_value": result.p_value, "alpha": alpha,
                "method": result.method}
     return Check("significance (McNemar)", passed, detail, figures)
+
+
+def _bootstrap_check(alpha: float, direction: str, champion_scores, challenger_scores) -> Check:
+    """Better when the (1 - alpha) interval of mean(challenger - champion) excludes zero on the good side."""
+    result = paired_bootstrap(champion_scores, challenger_scores, confidence=1 - alpha)
+    passed = result.low > 0 if direction == "maximize" else result.high < 0
+    if passed:
+        detail = "challenger significantly better"
+    else:
+        detail = f"the {1 - alpha:.0%} interval [{result.low:.4g}, {result.high:.4g}] does not exclude no gain"
+    figures = {"mean_diff": result.mean_diff, "low": result.low, "high": result.high, "alpha": alpha}
+    return Check("significance (paired bootstrap)", passed, detail, figures)
 
 
 def _paired(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,15 +14,16 @@ from mastery.tracking.lineage import identity
 EAGER = "eager"  # run artifact folder: safetensors weights + model.json, what `load_trained` reads
 
 
-def log_and_register(model: nn.Module, trained_dir: Path, input_example: np.ndarray, name: str, tags: dict[str, str]):
+def log_and_register(model: nn.Module, trained_dir: Path, inputs: dict[str, np.ndarray], name: str,
+                     tags: dict[str, str]):
     """Log `model` to the active run and register it as a new version of `name`.
 
     Two forms are logged: MLflow's own (pt2, with signature and input example: what
     `mlflow models serve` and pyfunc load) and the eager weights (`eager/`), from which
     export and the promotion gate rebuild the exact training-time module. Registration
     happens last, in one call that also sets the tags, so a crash never leaves a
-    half-written or untagged version. The input example should hold several rows:
-    torch.export specialises a batch of one.
+    half-written or untagged version. `inputs` (the model's inputs by name) should hold
+    several rows: torch.export specialises a batch of one.
     """
     import mlflow
 
@@ -30,13 +31,13 @@ def log_and_register(model: nn.Module, trained_dir: Path, input_example: np.ndar
     info = mlflow.pytorch.log_model(
         model.cpu().eval(),
         name="model",
-        input_example=input_example,
+        input_example=next(iter(inputs.values())) if len(inputs) == 1 else inputs,
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
     )
     return mlflow.register_model(info.model_uri, name, tags=tags)
 
 
-def register_unless_known(model: nn.Module, trained_dir: Path, input_example: np.ndarray, name: str,
+def register_unless_known(model: nn.Module, trained_dir: Path, inputs: dict[str, np.ndarray], name: str,
                           tags: dict[str, str]) -> tuple[object, bool]:
     """(version, reused): the version of `name` with this model's identity, else a new one.
 
@@ -49,7 +50,7 @@ def register_unless_known(model: nn.Module, trained_dir: Path, input_example: np
     known = MlflowClient().search_model_versions(f"name='{name}' and tags.identity='{key}'")
     if known:
         return min(known, key=lambda v: int(v.version)), True
-    return log_and_register(model, trained_dir, input_example, name, tags | {"identity": key}), False
+    return log_and_register(model, trained_dir, inputs, name, tags | {"identity": key}), False
 
 
 def load_version(name: str, ref: str):

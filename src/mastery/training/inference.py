@@ -5,15 +5,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mastery.tasks.base import Batch, Task
 from mastery.training.device import CPU, autocast
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, x: Tensor, device: torch.device = CPU, batch_size: int = 2048) -> Tensor:
-    """Model outputs for `x` as float32 on the CPU."""
+def predict(model: nn.Module, task: Task, split: Batch, device: torch.device = CPU, batch_size: int = 2048) -> Tensor:
+    """The model's outputs on every example of `split`, as float32 on the CPU."""
     model = model.to(device).eval()
     outputs = []
-    for start in range(0, len(x), batch_size):
+    for batch in task.eval_batches(split, batch_size):
         with autocast(device):
-            outputs.append(model(x[start : start + batch_size].to(device)).float().cpu())
+            outputs.append(task.forward(model, {k: v.to(device) for k, v in batch.items()}).float().cpu())
     return torch.cat(outputs)

@@ -1,10 +1,13 @@
 """One generic trainer (textbook ch. 3-4) for every model family and task.
 
-Data stays as tensors on the device and is batched by index, validation runs in large
-batches under `inference_mode`, and scores are reduced on the device with one host sync per
-epoch: the loop costs little more than a bare PyTorch loop. Everything a run needs to
-continue after a kill (weights, optimizer, schedule, RNG streams, history, early-stopping
-state) is checkpointed every epoch.
+The task owns the step (what feeds the model, the loss, the scores, batch transforms); the
+trainer owns the loop: epochs, named optimizers and their schedules, gradient clipping,
+early stopping with best-weight restore, checkpoints and resume, callbacks, device and
+autocast. Data stays as named tensors on the device and is batched by index, validation
+runs in large batches under `inference_mode`, and scores are reduced on the device with one
+host sync per epoch, so the loop costs little more than a bare PyTorch loop. Everything a run
+needs to continue after a kill (weights, every optimizer and schedule, RNG streams, history,
+early-stopping state) is checkpointed every epoch.
 """
 
 from __future__ import annotations
@@ -18,16 +21,15 @@ import torch
 from torch import Tensor, nn
 
 from mastery.config import TrainConfig
-from mastery.data.augment import Augmenter
 from mastery.errors import MasteryError
-from mastery.tasks import Task
+from mastery.tasks.base import Batch, Sums, Task
 from mastery.training import checkpoint
 from mastery.training.callbacks import Callback
 from mastery.training.device import CPU, autocast
 from mastery.training.init import initialize
 from mastery.training.optim import LRSchedule, build_optimizer
 
-Split = tuple[Tensor, Tensor]
+CHECKPOINT_FORMAT = 2  # named optimizers and schedules; a checkpoint of another format is not resumed
 
 
 class TrainingDiverged(MasteryError):
@@ -57,80 +59,99 @@ class Trainer:
         self.fingerprint = fingerprint  # a checkpoint resumes only the run it was made by
         initialize(model, config.init)
         self.model = model.to(device)
-        self.optimizer = build_optimizer(self.model, config.optimizer, backbone_lr_scale)
-        self.augment = Augmenter(config.augmentation)
+        self.optimizers = {name: build_optimizer(self._players(name), config.optimizer, backbone_lr_scale)
+                           for name in task.optimizers}
+        self.transform = task.train_transform(config)
         self.shuffle_rng = torch.Generator().manual_seed(seed)
         self.augment_rng = torch.Generator(device).manual_seed(seed + 1)
-        early = config.early_stopping
-        self.monitor, self.mode = (early.monitor, early.mode) if early else ("val_loss", "min")
+        self.monitor, self.mode = self._monitor()
         self.history: list[dict] = []
-        self.best_value = math.inf if self.mode == "min" else -math.inf
+        self.best_value = math.inf if self.mode == "minimize" else -math.inf
         self.best_state: dict[str, Tensor] = {}
         self.bad_epochs = 0
         self.stop = False
 
-    def fit(self, train: Split, val: Split, resume: bool = True) -> list[dict]:
+    def _players(self, optimizer: str) -> nn.Module:
+        """The part of the model an optimizer moves: all of it, or the submodule of its name."""
+        return self.model if optimizer == "model" else getattr(self.model, optimizer)
+
+    def _monitor(self) -> tuple[str, str]:
+        """What early stopping and the kept weights follow: the spec's monitor, or the task's
+        primary validation metric; its direction is the metric table's unless the spec says."""
+        early = self.config.early_stopping
+        monitor = early.monitor if early and early.monitor else f"val_{self.task.metrics.primary.name}"
+        mode = {"max": "maximize", "min": "minimize"}.get(early.mode if early else None)
+        return monitor, mode or self.task.metrics.direction(monitor)
+
+    def fit(self, train: Batch, val: Batch, resume: bool = True) -> list[dict]:
         """Train for `config.epochs` (or until early stopping); ends holding the best weights."""
-        x, y = (t.to(self.device) for t in train)
-        batches = math.ceil(len(x) / self.config.batch_size)
+        train = {key: value.to(self.device) for key, value in train.items()}
+        batches = self.task.batches_per_epoch(train, self.config.batch_size)
         batches = min(batches, self.config.max_batches or batches)
-        self.schedule = LRSchedule.build(self.optimizer, self.config.scheduler, self.config.epochs, batches)
+        self.schedules = {name: LRSchedule.build(optimizer, self.config.scheduler, self.config.epochs, batches)
+                          for name, optimizer in self.optimizers.items()}
         start = self._restore() + 1 if resume else 1
         for callback in self.callbacks:
             callback.on_fit_start(self, self.config.epochs, batches)
         for epoch in range(start, self.config.epochs + 1):
             if self.stop:
                 break
-            self._run_epoch(epoch, x, y, batches, val)
+            self._run_epoch(epoch, train, batches, val)
         if self.best_state:
             self.model.load_state_dict(self.best_state)
         for callback in self.callbacks:
             callback.on_fit_end(self)
         return self.history
 
-    def _run_epoch(self, epoch: int, x: Tensor, y: Tensor, batches: int, val: Split) -> None:
+    @property
+    def lr(self) -> float:
+        """The learning rate of the first optimizer's next step."""
+        return next(iter(self.schedules.values())).current_lr
+
+    def _run_epoch(self, epoch: int, train: Batch, batches: int, val: Batch) -> None:
         started = time.perf_counter()
-        train_scores = self._train_epoch(x, y, batches)
+        train_scores = self._train_epoch(train, batches)
         if not math.isfinite(train_scores["loss"]):
             raise TrainingDiverged(
                 f"{self.name}: training loss became {train_scores['loss']} in epoch {epoch} "
-                f"(lr {self.schedule.current_lr:.3g}); lower the learning rate or clip gradients"
+                f"(lr {self.lr:.3g}); lower the learning rate or clip gradients"
             )
         record = {"epoch": epoch, **_prefixed("train_", train_scores)}
         record |= _prefixed("val_", self.evaluate(val))
-        record |= {"lr": self.schedule.current_lr, "epoch_seconds": time.perf_counter() - started}
-        self.schedule.after_epoch(record.get("val_loss"))
+        record |= {"lr": self.lr, "epoch_seconds": time.perf_counter() - started}
+        for schedule in self.schedules.values():
+            schedule.after_epoch(record.get(self.monitor) if self.mode == "minimize" else -record[self.monitor])
         self.history.append(record)
         self._track_best(record)
         self._save_checkpoint(epoch)  # before callbacks: a prune or kill there keeps this epoch
         for callback in self.callbacks:
             callback.on_epoch_end(self, record)
 
-    def _train_epoch(self, x: Tensor, y: Tensor, batches: int) -> dict[str, float]:
+    def _train_epoch(self, train: Batch, batches: int) -> dict[str, float]:
         self.model.train()
-        size = self.config.batch_size
-        order = torch.randperm(len(x), generator=self.shuffle_rng).to(self.device)
-        sums: dict[str, Tensor] = {"loss": torch.zeros((), device=self.device)}
-        seen = 0
-        for b in range(batches):
-            index = order[b * size : (b + 1) * size]
-            xb, yb = x[index], y[index]
-            if self.augment.enabled:
-                xb = self.augment(xb, self.augment_rng)
+        totals: Sums = {}
+        units = 0
+        for batch in self.task.train_batches(train, self.config.batch_size, batches, self.shuffle_rng):
+            if self.transform is not None:
+                batch = self.transform(batch, self.augment_rng)
             with autocast(self.device):
-                outputs = self.model(xb)
-                loss = self.task.loss(outputs, yb)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.config.grad_clip:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-            self.optimizer.step()
-            self.schedule.after_batch()
-            _accumulate(sums, loss.detach() * len(yb), self.task.score_sums(outputs.detach(), yb))
-            seen += len(yb)
+                sums, count = self.task.training_step(self.model, batch, self._step)
+            _accumulate(totals, sums)
+            units += count
             for callback in self.callbacks:
                 callback.on_batch_end(self)
-        return {k: v.item() / seen for k, v in sums.items()}
+        return {k: v.item() / units for k, v in totals.items()}
+
+    def _step(self, optimizer: str, loss: Tensor) -> None:
+        """Backward (outside autocast), clip and step one named optimizer, then its schedule."""
+        chosen = self.optimizers[optimizer]
+        chosen.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, enabled=False):
+            loss.backward()
+        if self.config.grad_clip:
+            nn.utils.clip_grad_norm_(self._players(optimizer).parameters(), self.config.grad_clip)
+        chosen.step()
+        self.schedules[optimizer].after_batch()
 
     def best_record(self) -> dict:
         """The history record of the epoch whose weights the trainer keeps."""
@@ -138,25 +159,24 @@ class Trainer:
         return records[0] if records else {}
 
     @torch.inference_mode()
-    def evaluate(self, data: Split) -> dict[str, float]:
+    def evaluate(self, data: Batch) -> dict[str, float]:
         """Mean loss and scores over a whole split, in large batches."""
         self.model.eval()
-        sums: dict[str, Tensor] = {"loss": torch.zeros((), device=self.device)}
-        x, y = data
-        for start in range(0, len(x), self.config.eval_batch_size):
-            xb = x[start : start + self.config.eval_batch_size].to(self.device)
-            yb = y[start : start + self.config.eval_batch_size].to(self.device)
+        totals: Sums = {}
+        units = 0
+        for batch in self.task.eval_batches(data, self.config.eval_batch_size):
+            batch = {key: value.to(self.device) for key, value in batch.items()}
             with autocast(self.device):
-                outputs = self.model(xb)
-            loss = self.task.loss(outputs.float(), yb)
-            _accumulate(sums, loss * len(yb), self.task.score_sums(outputs, yb))
-        return {k: v.item() / len(x) for k, v in sums.items()}
+                sums, count = self.task.eval_step(self.model, batch)
+            _accumulate(totals, sums)
+            units += count
+        return {k: v.item() / units for k, v in totals.items()}
 
     def _track_best(self, record: dict) -> None:
         value = record[self.monitor]
         early = self.config.early_stopping
         delta = early.min_delta if early else 0.0
-        improved = value < self.best_value - delta if self.mode == "min" else value > self.best_value + delta
+        improved = value < self.best_value - delta if self.mode == "minimize" else value > self.best_value + delta
         if improved:
             self.best_value, self.bad_epochs = value, 0
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -167,23 +187,21 @@ class Trainer:
     def _save_checkpoint(self, epoch: int) -> None:
         if self.checkpoint_dir is None:
             return
-        optimizer_tensors, optimizer_rest = checkpoint.flatten_optimizer_state(self.optimizer.state_dict())
-        groups = {
-            "model": self.model.state_dict(),
-            "best": self.best_state,
-            "optimizer": optimizer_tensors,
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "shuffle": self.shuffle_rng.get_state(),
-                "augment": self.augment_rng.get_state().cpu(),
-            },
-        }
+        groups = {"model": self.model.state_dict(), "best": self.best_state, "rng": {
+            "torch": torch.get_rng_state(),
+            "shuffle": self.shuffle_rng.get_state(),
+            "augment": self.augment_rng.get_state().cpu(),
+        }}
+        optimizers = {}
+        for name, optimizer in self.optimizers.items():
+            groups[f"optimizer.{name}"], optimizers[name] = checkpoint.flatten_optimizer_state(optimizer.state_dict())
         state = {
+            "format": CHECKPOINT_FORMAT,
             "fingerprint": self.fingerprint,
             "epoch": epoch,
             "history": self.history,
-            "optimizer": optimizer_rest,
-            "schedule": self.schedule.state_dict(),
+            "optimizers": optimizers,
+            "schedules": {name: schedule.state_dict() for name, schedule in self.schedules.items()},
             "best_value": self.best_value,
             "bad_epochs": self.bad_epochs,
             "stop": self.stop,
@@ -193,14 +211,14 @@ class Trainer:
     def _restore(self) -> int:
         """Load the last checkpoint of this same run; return the epoch it completed (0 if none)."""
         found = checkpoint.load_checkpoint(self.checkpoint_dir) if self.checkpoint_dir else None
-        if found is None or found[1].get("fingerprint") != self.fingerprint:
+        if found is None or (found[1].get("format"), found[1].get("fingerprint")) != (CHECKPOINT_FORMAT, self.fingerprint):
             return 0
         groups, state = found
         self.model.load_state_dict(groups["model"])
-        self.optimizer.load_state_dict(
-            checkpoint.unflatten_optimizer_state(groups.get("optimizer", {}), state["optimizer"])
-        )
-        self.schedule.load_state_dict(state["schedule"])
+        for name, optimizer in self.optimizers.items():
+            tensors = groups.get(f"optimizer.{name}", {})
+            optimizer.load_state_dict(checkpoint.unflatten_optimizer_state(tensors, state["optimizers"][name]))
+            self.schedules[name].load_state_dict(state["schedules"][name])
         torch.set_rng_state(groups["rng"]["torch"])
         self.shuffle_rng.set_state(groups["rng"]["shuffle"])
         self.augment_rng.set_state(groups["rng"]["augment"])
@@ -210,10 +228,9 @@ class Trainer:
         return state["epoch"]
 
 
-def _accumulate(sums: dict[str, Tensor], loss_sum: Tensor, scores: dict[str, Tensor]) -> None:
-    sums["loss"] += loss_sum.float()
-    for name, value in scores.items():
-        sums[name] = sums[name] + value if name in sums else value
+def _accumulate(totals: Sums, sums: Sums) -> None:
+    for name, value in sums.items():
+        totals[name] = totals[name] + value if name in totals else value
 
 
 def _prefixed(prefix: str, scores: dict[str, float]) -> dict[str, float]:

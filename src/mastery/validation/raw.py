@@ -23,19 +23,18 @@ def validate_raw(raw: RawData, info: DatasetInfo, out_dir: Path) -> dict:
     Returns the summary (success, dataset, rows, failed); raises DataValidationError on failure.
     """
     _check_structure(raw, info.name)
-    tables = {
-        SAMPLES: sample_profile(raw),
-        CLASSES: class_profile(raw.labels, info.num_classes),
-    }
+    suites = expectations(info, raw.declared_rows)
+    tables = {SAMPLES: sample_profile(raw)}
+    if CLASSES in suites:
+        tables[CLASSES] = class_profile(raw["label"], info.num_classes)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    suites = expectations(info, raw.declared_rows)
     results = run_suites(info.name, tables, suites, out_dir / "docs")
     failed = [failure for table, result in results.items() for failure in _failures(table, result)]
     summary = {
         "success": all(result["success"] for result in results.values()),
         "dataset": info.name,
-        "rows": len(raw.labels),
+        "rows": raw.rows,
         "failed": failed,
     }
     report = {**summary, "results": results}
@@ -47,16 +46,14 @@ def validate_raw(raw: RawData, info: DatasetInfo, out_dir: Path) -> dict:
 
 def _check_structure(raw: RawData, dataset: str) -> None:
     """Arrays that cannot even be profiled per sample fail before GX is involved."""
-    if raw.images.ndim < 2 or 0 in raw.images.shape[1:]:
+    if raw.modality == "image" and (raw["image"].ndim < 2 or 0 in raw["image"].shape[1:]):
         raise DataValidationError(
-            f"{dataset}: images have shape {raw.images.shape}; expected (N, C, H, W) pixels"
+            f"{dataset}: images have shape {raw['image'].shape}; expected (N, C, H, W) pixels"
         )
-    lengths = {len(raw.images), len(raw.labels), len(raw.source_split)}
-    if len(lengths) > 1:
-        raise DataValidationError(
-            f"{dataset}: {len(raw.images)} images, {len(raw.labels)} labels and "
-            f"{len(raw.source_split)} source_split entries; all must be equal"
-        )
+    lengths = {name: len(array) for name, array in raw.arrays.items()} | {"source_split": raw.rows}
+    if len(set(lengths.values())) > 1:
+        counts = ", ".join(f"{n:,} {name}" for name, n in lengths.items())
+        raise DataValidationError(f"{dataset}: arrays of unequal length ({counts}); all must be equal")
 
 
 def _failures(table: str, result: dict):

@@ -1,0 +1,135 @@
+"""The task owns the step; the trainer owns the loop.
+
+A batch is a dict of named tensors with a leading example dimension (`image`, `label`;
+`tokens`, `lengths`; `history`, `target`). A task says which keys feed the model, what the
+loss is, which scores to sum and over how many units (examples, tokens, time steps), how a
+training batch is transformed (augmentation, noise, masking) and how an epoch is cut into
+batches. The default step is one forward, one loss and one optimizer (`model`); a task with
+several players (a GAN) declares more names in `optimizers` and steps each in its own
+`training_step`. The trainer keeps epochs, early stopping, checkpoints, callbacks, device
+and autocast, and never looks inside a batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+import torch
+from torch import Generator, Tensor, nn
+
+from mastery.tasks.metrics import MetricTable
+
+Batch = dict[str, Tensor]
+Sums = dict[str, Tensor]  # summed over the batch's units; `loss` among them
+Transform = Callable[[Batch, Generator], Batch]
+
+
+class Stepper(Protocol):
+    """What the trainer gives `training_step`: backward, clip and step one named optimizer."""
+
+    def __call__(self, optimizer: str, loss: Tensor) -> None: ...
+
+
+def rows(split: Batch) -> int:
+    return len(next(iter(split.values())))
+
+
+def take(split: Batch, index: Tensor | slice) -> Batch:
+    """The examples at `index` of every named tensor: one index slices the whole batch."""
+    return {key: value[index] for key, value in split.items()}
+
+
+class Task:
+    name: ClassVar[str]
+    metrics: ClassVar[MetricTable]
+    inputs: tuple[str, ...]  # batch keys the model takes, in order: also the exported inputs
+    output: ClassVar[str] = "output"  # the exported output's name
+    optimizers: ClassVar[tuple[str, ...]] = ("model",)
+
+    def __init__(self, modality: str):
+        self.modality = modality
+
+    def contract(self, stats: dict):
+        """What a server needs to serve this task's model (`mastery.export.contract`): the
+        modality's inputs, the task's outputs, the classes, the profile to log."""
+        from mastery.export.contract import Contract
+        from mastery.modalities import get_modality
+
+        return Contract(task=self.name, inputs=get_modality(self.modality).input_specs(stats),
+                        outputs=self.output_specs(stats), classes=tuple(stats["classes"]) or None,
+                        profile=self.modality)
+
+    def output_specs(self, stats: dict) -> tuple:
+        """The exported outputs, as `mastery.export.contract.TensorSpec`s."""
+        raise NotImplementedError
+
+    def dynamic_dims(self) -> dict[str, dict[int, str]]:
+        """Each input's dimensions that vary between calls: the batch, by default."""
+        return {key: {0: "batch"} for key in self.inputs}
+
+    def model_inputs(self, batch: Batch) -> tuple[Tensor, ...]:
+        """What the model is called with, in order: also an export's example and a latency probe."""
+        return tuple(batch[key] for key in self.inputs)
+
+    def forward(self, model: nn.Module, batch: Batch) -> Tensor:
+        return model(*self.model_inputs(batch))
+
+    def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
+        """The mean loss the optimizer minimises."""
+        raise NotImplementedError
+
+    def score_sums(self, outputs: Tensor, batch: Batch) -> Sums:
+        """Scores summed over the batch's units; the trainer divides by their count."""
+        return {}
+
+    def count(self, batch: Batch) -> int:
+        """The units the loss and scores are averaged over: examples by default."""
+        return rows(batch)
+
+    def training_step(self, model: nn.Module, batch: Batch, step: Stepper) -> tuple[Sums, int]:
+        outputs = self.forward(model, batch)
+        loss = self.loss(outputs, batch)
+        step("model", loss)
+        return self._sums(loss, outputs.detach(), batch)
+
+    def eval_step(self, model: nn.Module, batch: Batch) -> tuple[Sums, int]:
+        outputs = self.forward(model, batch)
+        return self._sums(self.loss(outputs.float(), batch), outputs, batch)
+
+    def _sums(self, loss: Tensor, outputs: Tensor, batch: Batch) -> tuple[Sums, int]:
+        units = self.count(batch)
+        return {"loss": loss.detach().float() * units, **self.score_sums(outputs, batch)}, units
+
+    def model_dims(self, meta: dict) -> dict:
+        """What the task adds to a family's builder arguments (the number of classes, a horizon)."""
+        return {}
+
+    def score(self, outputs: Tensor, split: Batch, meta: dict):
+        """Test scores of a model's outputs on a split: an object with `flat(prefix)` (scalars
+        for MLflow, DVC and the gate), `per_example(metric)` (for paired tests) and `report()`."""
+        raise NotImplementedError
+
+    def figures(self, model: nn.Module, scores, split: Batch, directory: Path) -> list[Path]:
+        """PNG files a reviewer reads beside the learning curves."""
+        return []
+
+    def train_transform(self, config) -> Transform | None:
+        """What changes a training batch each step (augmentation, noise, masking); None: nothing."""
+        return None
+
+    def batches_per_epoch(self, split: Batch, batch_size: int) -> int:
+        return math.ceil(rows(split) / batch_size)
+
+    def train_batches(self, split: Batch, batch_size: int, batches: int, generator: Generator) -> Iterator[Batch]:
+        """`batches` batches of a fresh random order of the split (on its device)."""
+        device = next(iter(split.values())).device
+        order = torch.randperm(rows(split), generator=generator).to(device)
+        for b in range(batches):
+            yield take(split, order[b * batch_size : (b + 1) * batch_size])
+
+    def eval_batches(self, split: Batch, batch_size: int) -> Iterator[Batch]:
+        for start in range(0, rows(split), batch_size):
+            yield take(split, slice(start, start + batch_size))
