@@ -18,7 +18,7 @@ def test_models_lists_families_with_parameter_counts():
 
 def test_validate_fails_fast_naming_dataset_column_and_expectation(project):
     assert runner.invoke(app, ["ingest", "-p", "quickstart"]).exit_code == 0
-    images = project / "data" / "quickstart" / "raw" / "images.npy"
+    images = project / "data" / "quickstart" / "raw" / "image.npy"
     corrupt = np.load(images).astype(np.float32)
     corrupt[3, 0, 2, 2] = np.nan
     np.save(images, corrupt)

@@ -72,10 +72,10 @@ def test_quickstart_registers_a_tagged_model_version(evaluated):
 
 def test_registered_model_predicts_like_the_trained_one(evaluated):
     ctx, summary = evaluated
-    x_test, _ = PreparedData.load(ctx.paths.prepared).splits["test"]
+    x_test = PreparedData.load(ctx.paths.prepared).splits["test"]["image"]
     eager, _ = load_trained(ctx.paths.candidate("mlp"))
     served = mlflow.pyfunc.load_model(f"models:/{ctx.spec.registered_model}/{summary['version']}")
-    expected = predict(eager, x_test[:16]).numpy()
+    expected = predict(eager, ctx.task, {"image": x_test[:16]}).numpy()
     np.testing.assert_allclose(served.predict(x_test[:16].numpy()), expected, atol=1e-5)
 
 
@@ -87,9 +87,8 @@ def test_metrics_and_plot_data_for_dvc(evaluated):
     assert metrics["selected"] == "mlp" and metrics["test_accuracy"] == headline["test_accuracy"]
     assert {"test_f1_macro", "test_roc_auc_ovr"} <= set(metrics)
     curve = (ctx.paths.plots / "learning_curve.csv").read_text().splitlines()
-    assert curve[0].startswith("epoch") and len(curve) == 3
-    confusion = (ctx.paths.plots / "confusion.csv").read_text().splitlines()
-    assert len(confusion) == 1 + len(PreparedData.load(ctx.paths.prepared).splits["test"][1])
+    assert curve[0] == "epoch,metric,split,value" and len(curve) == 1 + 2 * 2 * 2  # 2 epochs x loss, accuracy x train, val
+    assert sorted(p.name for p in (ctx.paths.plots / "figures").iterdir()) == ["confusion_matrix.png", "roc.png"]
     table = (ctx.paths.reports / "zoo.md").read_text().splitlines()
     rows = [line.strip("| ").split(" | ") for line in table if line.startswith("| ") and "candidate" not in line]
     assert [row[0] for row in rows] == sorted(["mlp", "lenet5"], key=lambda n: -metrics["candidates"][n]["test_accuracy"])

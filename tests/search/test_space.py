@@ -80,7 +80,7 @@ def test_override_sets_dotted_keys_and_checks_them(tmp_path):
     changed = override(candidate, {"train.optimizer.lr": 0.5, "params.hidden": [8], "train.early_stopping.patience": 2},
                        "here")
     assert (changed.train.optimizer.lr, changed.params["hidden"], changed.train.early_stopping.patience) == (0.5, [8], 2)
-    assert changed.train.early_stopping.monitor == "val_loss"  # a null section is created with its defaults
+    assert changed.train.early_stopping.patience == 2 and changed.train.early_stopping.monitor is None  # defaults
     with pytest.raises(ConfigError, match=r"here: train.optimizer: unknown key 'learning_rate'"):
         override(candidate, {"train.optimizer.learning_rate": 0.5}, "here")
 
@@ -91,10 +91,14 @@ def test_the_choice_is_the_smallest_model_near_the_best_accuracy():
         return SimpleNamespace(number=number, user_attrs=attrs)
 
     front = [trial(0, 0.950, 90_000, 0.9), trial(1, 0.947, 20_000, 0.5), trial(2, 0.940, 5_000, 0.2)]
-    assert choose(front, ChoiceRule(tolerance=0.005, prefer="n_parameters")).number == 1
-    assert choose(front, ChoiceRule(tolerance=0.02, prefer="latency_ms")).number == 2
-    assert choose(front, ChoiceRule(tolerance=0.0)).number == 0
-    assert choose(front, ChoiceRule(tolerance=0.0, max_parameters=60_000)).number == 1  # a serving budget
-    assert choose(front, ChoiceRule(tolerance=0.0, max_latency_ms=0.3)).number == 2
+
+    def accuracy(t):
+        return t.user_attrs["val_accuracy"]
+
+    assert choose(front, ChoiceRule(tolerance=0.005, prefer="n_parameters"), accuracy).number == 1
+    assert choose(front, ChoiceRule(tolerance=0.02, prefer="latency_ms"), accuracy).number == 2
+    assert choose(front, ChoiceRule(tolerance=0.0), accuracy).number == 0
+    assert choose(front, ChoiceRule(tolerance=0.0, max_parameters=60_000), accuracy).number == 1  # a serving budget
+    assert choose(front, ChoiceRule(tolerance=0.0, max_latency_ms=0.3), accuracy).number == 2
     with pytest.raises(MasteryError, match=r"no architecture on the Pareto front fits .*'n_parameters': 1000"):
-        choose(front, ChoiceRule(max_parameters=1_000))
+        choose(front, ChoiceRule(max_parameters=1_000), accuracy)
