@@ -27,9 +27,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from mastery.config import OptimizerConfig, Params, SplitConfig, TrackingConfig, TrainConfig
 from mastery.data.prepare import PreparedData, write_splits
 from mastery.data.registry import get_dataset
-from mastery.models import build_model, with_standardization
-from mastery.tasks import ClassificationTask
-from mastery.training.inference import predict
+from mastery.models import Standardized, build_model
+from mastery.tasks import build_task
 from mastery.training.trainer import Trainer
 
 BATCH, LR = 128, 1e-3
@@ -38,19 +37,20 @@ BATCH, LR = 128, 1e-3
 def load_data(workdir: Path) -> PreparedData:
     info = get_dataset("fashion_mnist")
     raw = info.load(Params(pipelines=("vision",)))
-    write_splits(raw, SplitConfig(val=0.1), seed=0, pixel_max=info.pixel_max, out=workdir / "prepared")
+    write_splits(raw, info, None, 0, workdir / "prepared", split=SplitConfig(val=0.1))
     return PreparedData.load(workdir / "prepared")
 
 
+@torch.inference_mode()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    return float((predict(model, x).argmax(1) == y).float().mean())
+    return float((model.eval()(x).argmax(1) == y).float().mean())
 
 
 def bare_loop(data: PreparedData, epochs: int, seed: int, loader: str = "dataloader") -> tuple[float, float]:
     """The tutorial loop; `loader="tensor"` batches by index instead of through a DataLoader."""
     torch.manual_seed(seed)
-    x, y = data.splits["train"]
-    mean, std = data.mean[0], data.std[0]
+    x, y = data.splits["train"]["image"], data.splits["train"]["label"]
+    mean, std = data.stats["mean"][0], data.stats["std"][0]
     model = build_model("lenet5")
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     dataset = TensorDataset((x - mean) / std, y)
@@ -64,7 +64,7 @@ def bare_loop(data: PreparedData, epochs: int, seed: int, loader: str = "dataloa
             loss_fn(model(xb), yb).backward()
             optimizer.step()
     seconds = time.perf_counter() - started
-    x_test, y_test = data.splits["test"]
+    x_test, y_test = data.splits["test"]["image"], data.splits["test"]["label"]
     return epochs * len(x) / seconds, accuracy(model, (x_test - mean) / std, y_test)
 
 
@@ -89,18 +89,18 @@ def trainer_loop(data: PreparedData, epochs: int, seed: int, workdir: Path) -> t
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{workdir / 'mlflow.db'}"
     configure(TrackingConfig(), "benchmark")
     torch.manual_seed(seed)
-    model = with_standardization(build_model("lenet5"), data.mean, data.std)
+    model = Standardized(build_model("lenet5"), data.stats["mean"], data.stats["std"])
     config = TrainConfig(epochs=epochs, batch_size=BATCH, optimizer=OptimizerConfig("adam", lr=LR))
     started = time.perf_counter()
     with mlflow.start_run() as run:
         trainer = Trainer(
-            model, ClassificationTask(), config, callbacks=[EpochLogger(run.info.run_id)],
+            model, build_task("classification", "image"), config, callbacks=[EpochLogger(run.info.run_id)],
             checkpoint_dir=workdir / f"ckpt-{seed}", seed=seed,
         )
         trainer.fit(data.splits["train"], data.splits["val"], resume=False)
     seconds = time.perf_counter() - started
-    x, _ = data.splits["train"]
-    return epochs * len(x) / seconds, accuracy(trainer.model, *data.splits["test"])
+    test = data.splits["test"]
+    return epochs * len(data.splits["train"]["label"]) / seconds, accuracy(trainer.model, test["image"], test["label"])
 
 
 def main() -> None:

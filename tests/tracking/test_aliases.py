@@ -15,6 +15,7 @@ from mastery.tracking.aliases import (
     record_decision,
     rollback,
 )
+from mastery.tasks import build_task
 from mastery.tracking.gate import GateConfig, decide
 
 
@@ -76,8 +77,8 @@ def test_rollback_without_previous_champion_raises(client, model):
 
 
 def test_record_decision_tags_the_version(client, model):
-    decision = decide(GateConfig(thresholds={"test_accuracy": 0.9}), {"test_accuracy": 0.8},
-                      np.ones(5, bool), None, None)
+    decision = decide(GateConfig(thresholds={"test_accuracy": 0.9}), build_task("classification", "image").metrics,
+                      {"test_accuracy": 0.8}, np.ones(5, bool), None, None)
     record_decision(client, model, "2", decision)
     tags = client.get_model_version(model, "2").tags
     assert tags["gate.passed"] == "false"
