@@ -38,7 +38,8 @@ GOALS = {"mastery --help": 1.0, "mastery models": 2.0, "mastery lineage quicksta
 
 def timed(command: list, root: Path) -> float:
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=root, capture_output=True, text=True, env=os.environ | {"PATH": f"{BIN}:{os.environ['PATH']}"})
+    env = os.environ | {"PATH": f"{BIN}:{os.environ['PATH']}"}
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"{command} failed ({result.returncode}): {result.stderr[-500:]}")

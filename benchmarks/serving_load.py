@@ -82,9 +82,9 @@ def write_bodies(workdir: Path) -> dict[str, Path]:
     """One test image (batch 1) as each server's request body."""
     import numpy as np
 
-    image = np.load(workdir / "data" / PIPELINE / "prepared" / "test_images.npy")[:1].astype(np.float32) / 255.0
+    image = np.load(workdir / "data" / PIPELINE / "prepared" / "test_image.npy")[:1].astype(np.float32) / 255.0
     pixels = np.round(image, 6).tolist()
-    bodies = {"mastery": {"images": pixels}, "mlflow": {"inputs": pixels}}
+    bodies = {"mastery": {"image": pixels}, "mlflow": {"inputs": pixels}}
     paths = {}
     for name, body in bodies.items():
         paths[name] = workdir / f"body.{name}.json"
@@ -143,7 +143,7 @@ def serve_eager(port: int) -> None:
 
         @torch.inference_mode()
         def run(self, names, feeds):
-            return [self.module(torch.from_numpy(feeds["images"])).numpy()]
+            return [self.module(torch.from_numpy(feeds["image"])).numpy()]
 
     # One thread, as ONNX Runtime has: the app runs one batch-1 request at a time, and with
     # torch's default (one per core) its OpenMP threads spin against the event loop (38 req/s here).

@@ -4,14 +4,16 @@ import json
 
 import pytest
 
-from mastery.export.contract import Contract, ContractError, classification_contract
+from mastery.export.contract import Contract, ContractError
+from mastery.tasks import build_task
 
 
-def test_an_image_classifiers_contract_has_the_agreed_shape_and_round_trips():
-    contract = classification_contract((1, 8, 8), tuple("0123456789"), value_range=(0.0, 1.0))
+def test_an_image_classifiers_contract_comes_from_its_task_and_round_trips():
+    stats = {"classes": list("0123456789"), "dims": {"in_shape": [1, 8, 8]}}  # what prepare wrote
+    contract = build_task("classification", "image").contract(stats)
     assert json.loads(contract.to_json()) == {
         "task": "classification",
-        "inputs": [{"name": "images", "dtype": "float32", "shape": ["batch", 1, 8, 8], "min": 0.0, "max": 1.0}],
+        "inputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 1, 8, 8], "min": 0.0, "max": 1.0}],
         "outputs": [{"name": "logits", "dtype": "float32", "shape": ["batch", 10]}],
         "classes": list("0123456789"),
         "profile": "image",

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from mastery.cli import app as cli
 from mastery.data.prepare import PreparedData
+from mastery.modalities import get_modality
 from mastery.serving.app import API_KEY_HEADER, ServeConfig, create_app
 from mastery.serving.model import ModelRefused, ModelSource, load_champion, load_served
 from mastery.serving.prediction_log import find_request
@@ -40,7 +41,6 @@ from mastery.steps.train import train
 from mastery.steps.validate import validate
 from mastery.tracking import aliases
 from mastery.tracking.lineage import describe
-from mastery.modalities import get_modality
 
 KEY = "test-key"
 AUTH = {API_KEY_HEADER: KEY}
@@ -59,7 +59,7 @@ def ctx(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def images(ctx) -> np.ndarray:
-    return PreparedData.load(ctx.paths.prepared).splits["test"][0][:8].numpy()
+    return PreparedData.load(ctx.paths.prepared).splits["test"]["image"][:8].numpy()
 
 
 @pytest.fixture(scope="module")

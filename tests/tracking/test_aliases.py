@@ -7,6 +7,7 @@ import pytest
 from mlflow import MlflowClient
 
 from mastery.errors import MasteryError
+from mastery.tasks import build_task
 from mastery.tracking.aliases import (
     CHAMPION,
     PREVIOUS,
@@ -15,7 +16,6 @@ from mastery.tracking.aliases import (
     record_decision,
     rollback,
 )
-from mastery.tasks import build_task
 from mastery.tracking.gate import GateConfig, decide
 
 

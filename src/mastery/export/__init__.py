@@ -17,7 +17,13 @@ from mastery.export.onnx_export import (
     quantize_int8,
     read_metadata,
 )
-from mastery.export.parity import ParityError, ParityReport, assert_parity, check_parity, measure_parity
+from mastery.export.parity import (
+    ParityError,
+    ParityReport,
+    assert_parity,
+    check_parity,
+    measure_parity,
+)
 
 __all__ = [
     "CONTRACT_KEY",

@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
+from mastery.modalities import get_modality
 from mastery.serving.docs import add_docs
 from mastery.serving.limits import BodyLimit, default_body_limit
 from mastery.serving.metrics import ServingMetrics
@@ -40,7 +41,6 @@ from mastery.serving.schema import (
 )
 from mastery.serving.swap import ChampionWatcher
 from mastery.serving.tasks import TASKS
-from mastery.modalities import get_modality
 
 API_KEY_HEADER = "X-API-Key"
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from mastery.errors import MasteryError
 from mastery.export.contract import CONTRACT_KEY, Contract, ContractError
+from mastery.modalities import list_modalities
 from mastery.serving.tasks import TASKS
 from mastery.tracking.lineage import LINEAGE_TAGS
-from mastery.modalities import list_modalities
 
 log = logging.getLogger("mastery.serving")
 ARTIFACTS = "onnx"  # where export logs the files on the champion's run

@@ -5,7 +5,14 @@ from __future__ import annotations
 import shutil
 
 from mastery.data.prepare import PreparedData
-from mastery.export import CONTRACT_KEY, assert_parity, export_onnx, measure_parity, onnx_session, quantize_int8
+from mastery.export import (
+    CONTRACT_KEY,
+    assert_parity,
+    export_onnx,
+    measure_parity,
+    onnx_session,
+    quantize_int8,
+)
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
 from mastery.tracking import aliases

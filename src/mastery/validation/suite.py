@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from mastery.data.registry import DatasetInfo
-from mastery.offline_assets import localise_data_docs
 from mastery.modalities import get_modality
+from mastery.offline_assets import localise_data_docs
 
 SAMPLES, CLASSES = "samples", "classes"
 # What each table's (unnamed) pandas index holds: GX reports offending rows by it. Naming the
