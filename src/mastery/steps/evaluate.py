@@ -72,7 +72,7 @@ def _registration_note(version, reused: bool) -> str:
 def _evaluation_note(ctx: Context, name: str, scored: dict, selected: str, metric: str, version, reused: bool) -> str:
     flat = scored["scores"].flat(per_class=False)
     shown = ", ".join(f"{m.replace('_', ' ')} {flat[f'test_{m}']:.4f}" for m in ctx.task.metrics.shown)
-    text = f"Test: {shown} on {ctx.paths.prepared.name} test split ({scored['n_test']:,} examples)."
+    text = f"Test: {shown} on {scored['n_test']:,} examples."
     if name != selected:
         return f"{text} Not selected: `{selected}` scored better on `{metric}`."
     return f"{text} Selected; {_registration_note(version, reused)}."

@@ -1,4 +1,4 @@
-"""Built-in datasets and the readers for their packaged sources (all offline)."""
+"""Image datasets and the readers for their packaged sources (all offline)."""
 
 from __future__ import annotations
 
