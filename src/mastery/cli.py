@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -164,6 +165,34 @@ def serve(
             api_key=os.environ.get("MASTERY_API_KEY") or None,
         )
         serve(config, host, port, on_ready=lambda model: console.print(describe(model, host, port), highlight=False))
+
+
+FILES = typer.Option(None, "--files", "-f", help="Judge these .npz batches of raw arrays instead of the prediction log.")
+
+
+@app.command()
+def monitor(
+    pipeline: str = PIPELINE,
+    since: str = typer.Option(None, "--since", help="Only log rows from then on: an ISO time (UTC unless it says) or a span ago (30m, 6h, 7d)."),
+    files: list[Path] = FILES,
+    version: str = typer.Option(None, "--version", help="The model version whose traffic to judge (default: the champion)."),
+    fail_on_drift: bool = typer.Option(False, "--fail-on-drift", help="Exit 2 when the verdict is drift (for cron and CI)."),
+) -> None:
+    """Drift of served traffic (or new files) against the prepared held-out data: Evidently report and verdict.
+
+    Writes reports/monitoring/<pipeline>/ (drift.html, evidently.json, verdict.json) and an MLflow run.
+    """
+    report = _step("monitor", pipeline, quiet=True, since=since, files=files or None, version=version)
+    console.print(f"{report['model']} v{report['version']}: {report['current']['source']}, "
+                  f"{report['current_rows']:,} rows vs {report['reference_rows']:,} reference rows", highlight=False)
+    for column in report["columns"]:
+        mark = "[red]drift[/]" if column["drifted"] else "ok   "
+        console.print(f"  {mark} {column['column']:<16} {column['method']:<12} {column['score']:.4f} "
+                      f"(threshold {column['threshold']:g})", highlight=False)
+    console.print(report["verdict"], highlight=False)
+    console.print(f"report: {report['reports'].get('html', '-')}", highlight=False)
+    if fail_on_drift and report["drift"]:
+        raise typer.Exit(2)
 
 
 @app.command()
