@@ -247,6 +247,31 @@ def flow_run(pipeline: str = typer.Argument("quickstart")) -> None:
             raise MasteryError(state.message)
 
 
+NEW_DATA = typer.Option(None, "--new-data", "-n", help="Labelled .npz batches to add to incoming/<pipeline>/ on drift.")
+
+
+@flow_app.command("drift")
+def flow_drift(
+    pipeline: str = typer.Argument("quickstart"),
+    since: str = typer.Option(None, "--since", help="Judge log rows from then on (ISO time or 30m, 6h, 7d)."),
+    new_data: list[Path] = NEW_DATA,
+    files: list[Path] = FILES,
+) -> None:
+    """Monitor the champion's traffic; on drift, add the new labelled data and retrain through the gate."""
+    from mastery.errors import MasteryError
+    from mastery.steps.context import load_context
+
+    with _reported(f"flow drift ({pipeline})"):
+        load_context(pipeline)
+        from flows.monitoring import drift_flow
+
+        state = drift_flow(pipeline, since=since, new_data=[str(p) for p in new_data or []] or None,
+                           files=[str(p) for p in files or []] or None, return_state=True)
+        if state.is_failed():
+            raise MasteryError(state.message)
+    console.print_json(json.dumps(state.result(), default=str))
+
+
 @flow_app.command("search")
 def flow_search(
     pipeline: str = typer.Argument("quickstart"),

@@ -95,8 +95,8 @@ def verdict(result: dict, columns: dict[str, str], config: MonitorConfig, refere
                           float(scores[name]["value"]), failed[name]) for name, kind in columns.items()]
     drifted = [c.column for c in drifts if c.drifted]
     share = len(drifted) / len(drifts) if drifts else 0.0
-    common = dict(drifted=drifted, share=share, drift_share=config.drift_share, reference_rows=reference_rows,
-                  current_rows=current_rows, columns=drifts)
+    common = {"drifted": drifted, "share": share, "drift_share": config.drift_share,
+              "reference_rows": reference_rows, "current_rows": current_rows, "columns": drifts}
     if current_rows < config.min_rows:
         return Verdict(drift=None, note=f"{current_rows} current rows, fewer than monitor.min_rows = {config.min_rows}", **common)
     return Verdict(drift=share >= config.drift_share, **common)
