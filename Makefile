@@ -12,7 +12,7 @@ export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: run vision transfer test test-all bench setup system-packages clean
+.PHONY: run vision transfer drift-demo test test-all bench setup system-packages clean
 
 ## run: the quickstart pipeline end to end through DVC (PIPELINE=vision for Fashion-MNIST)
 run: $(VENV)/.installed system-packages
@@ -34,6 +34,11 @@ vision: system-packages
 ## transfer: the vision LeNet-5 adapted to 5,000 MNIST digits (reports/transfer/vision/)
 transfer: $(VENV)/.installed system-packages
 	dvc repro transfer
+
+## drift-demo: Fashion-MNIST LeNet-5 served, its traffic turned into MNIST digits, drift found,
+## a retrain through the gate picked up by the server (demos/.drift-demo/figures/; minutes)
+drift-demo: $(VENV)/.installed system-packages
+	$(BIN)/python demos/drift_demo.py
 
 ## test: the default (fast) test suite
 test: $(VENV)/.installed system-packages

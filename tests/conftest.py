@@ -6,8 +6,11 @@ import gzip
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import mlflow
@@ -46,6 +49,8 @@ def with_dvc(project: Path) -> Path:
         shutil.copy(REPO / name, project / name)
     for name in ("src", ".dvc", "bin"):
         shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
+    (project / "incoming").mkdir(exist_ok=True)  # an input of ingest; the checkout's batches stay out
+    shutil.copy(REPO / "incoming" / "README.md", project / "incoming" / "README.md")
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "baseline"]):
         subprocess.run([*git, *command], cwd=project, check=True)
@@ -119,3 +124,45 @@ def tab(chromium):
 
     with open_tab(chromium) as tab:
         yield tab
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory):
+    """One throwaway Prefect API and result store for the whole run (start-up costs ~15 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    storage = tmp_path_factory.mktemp("prefect-results")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_LOCAL_STORAGE_PATH", str(storage))
+        with prefect_test_harness(server_startup_timeout=120):  # 30 s is short on a busy 2-core machine
+            yield
+
+
+class ThreadServer:
+    """An app on a real uvicorn on 127.0.0.1, in a thread, from start until stopped."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline and self.thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,7 +1,10 @@
-"""The HTML reports render in headless Chromium with no network: DVC plots and GX data docs."""
+"""The HTML reports render in headless Chromium with no network: DVC plots, GX data docs and
+Evidently's drift report."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import dvc, edit_yaml, tiny_project, with_dvc
 
@@ -83,4 +86,24 @@ def test_a_validation_page_shows_each_expectation_offline(docs, tab):
         assert column in text
     assert "Must have exactly 1797 rows." in text
     assert tab.page.locator(".bootstrap-table table").count() >= 10  # a styled table per column
+    assert_offline(tab)
+
+
+def test_the_drift_report_shows_the_drifted_columns_offline(tmp_path, tab):
+    """What `mastery monitor` writes (Evidently's HTML, from our verdict's configuration) carries
+    its scripts; the column that moved is marked, the one that did not is not."""
+    from mastery.config.schema import MonitorConfig
+    from mastery.monitoring.drift import compare
+
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"mean": rng.normal(0.3, 0.1, 2000), "predicted_class": rng.integers(0, 10, 2000)})
+    current = reference.sample(600, random_state=1).assign(mean=lambda f: f["mean"] + 0.05)
+    snapshot, verdict = compare(reference, current, {"mean": "num", "predicted_class": "cat"}, MonitorConfig())
+    assert verdict.drifted == ["mean"]
+    snapshot.save_html(str(tmp_path / "drift.html"))
+
+    tab.open(tmp_path / "drift.html", wait_for_text="Drifted Columns").wait_for_text("predicted_class")
+    rows = tab.page.locator("tr", has_text="Wasserstein distance (normed)")
+    assert rows.count() == 1 and "Detected" in rows.first.inner_text()
+    assert "Not Detected" in tab.page.locator("tr", has_text="PSI").first.inner_text()
     assert_offline(tab)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -166,6 +167,34 @@ def serve(
         serve(config, host, port, on_ready=lambda model: console.print(describe(model, host, port), highlight=False))
 
 
+FILES = typer.Option(None, "--files", "-f", help="Judge these .npz batches of raw arrays instead of the prediction log.")
+
+
+@app.command()
+def monitor(
+    pipeline: str = PIPELINE,
+    since: str = typer.Option(None, "--since", help="Only log rows from then on: an ISO time (UTC unless it says) or a span ago (30m, 6h, 7d)."),
+    files: list[Path] = FILES,
+    version: str = typer.Option(None, "--version", help="The model version whose traffic to judge (default: the champion)."),
+    fail_on_drift: bool = typer.Option(False, "--fail-on-drift", help="Exit 2 when the verdict is drift (for cron and CI)."),
+) -> None:
+    """Drift of served traffic (or new files) against the prepared held-out data: Evidently report and verdict.
+
+    Writes reports/monitoring/<pipeline>/ (drift.html, evidently.json, verdict.json) and an MLflow run.
+    """
+    report = _step("monitor", pipeline, quiet=True, since=since, files=files or None, version=version)
+    console.print(f"{report['model']} v{report['version']}: {report['current']['source']}, "
+                  f"{report['current_rows']:,} rows vs {report['reference_rows']:,} reference rows", highlight=False)
+    for column in report["columns"]:
+        mark = "[red]drift[/]" if column["drifted"] else "ok   "
+        console.print(f"  {mark} {column['column']:<16} {column['method']:<12} {column['score']:.4f} "
+                      f"(threshold {column['threshold']:g})", highlight=False)
+    console.print(report["verdict"], highlight=False)
+    console.print(f"report: {report['reports'].get('html', '-')}", highlight=False)
+    if fail_on_drift and report["drift"]:
+        raise typer.Exit(2)
+
+
 @app.command()
 def transfer(pipeline: str = typer.Option("vision", "--pipeline", "-p", help="Pipeline spec with a `transfer` section")) -> None:
     """Adapt a trained candidate to the spec's target dataset: feature extraction and fine-tuning vs scratch."""
@@ -216,6 +245,31 @@ def flow_run(pipeline: str = typer.Argument("quickstart")) -> None:
         state = training_flow(pipeline, return_state=True)
         if state.is_failed():
             raise MasteryError(state.message)
+
+
+NEW_DATA = typer.Option(None, "--new-data", "-n", help="Labelled .npz batches to add to incoming/<pipeline>/ on drift.")
+
+
+@flow_app.command("drift")
+def flow_drift(
+    pipeline: str = typer.Argument("quickstart"),
+    since: str = typer.Option(None, "--since", help="Judge log rows from then on (ISO time or 30m, 6h, 7d)."),
+    new_data: list[Path] = NEW_DATA,
+    files: list[Path] = FILES,
+) -> None:
+    """Monitor the champion's traffic; on drift, add the new labelled data and retrain through the gate."""
+    from mastery.errors import MasteryError
+    from mastery.steps.context import load_context
+
+    with _reported(f"flow drift ({pipeline})"):
+        load_context(pipeline)
+        from flows.monitoring import drift_flow
+
+        state = drift_flow(pipeline, since=since, new_data=[str(p) for p in new_data or []] or None,
+                           files=[str(p) for p in files or []] or None, return_state=True)
+        if state.is_failed():
+            raise MasteryError(state.message)
+    console.print_json(json.dumps(state.result(), default=str))
 
 
 @flow_app.command("search")

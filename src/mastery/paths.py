@@ -24,6 +24,11 @@ class PipelinePaths:
         return self.root / "data" / self.pipeline / "raw"
 
     @property
+    def incoming(self) -> Path:
+        """New labelled batches for this pipeline (`mastery.data.incoming`): ingest appends them."""
+        return self.root / "incoming" / self.pipeline
+
+    @property
     def prepared(self) -> Path:
         return self.root / "data" / self.pipeline / "prepared"
 
@@ -85,6 +90,11 @@ class PipelinePaths:
     def prediction_log(self) -> Path:
         """One row per served example (`mastery.serving.prediction_log`)."""
         return self.monitoring / "predictions.sqlite"
+
+    @property
+    def drift_reports(self) -> Path:
+        """What `mastery monitor` writes: the Evidently report (HTML, JSON) and the verdict."""
+        return self.root / "reports" / "monitoring" / self.pipeline
 
     @property
     def metrics(self) -> Path:

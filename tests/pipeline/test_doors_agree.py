@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from mastery.paths import PipelinePaths
-from mastery.steps.catalog import STEPS
+from mastery.steps.catalog import STAGES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,9 +18,9 @@ def _stage(stage: dict, pipeline: str) -> dict:
 def test_every_dvc_stage_matches_its_catalog_step():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     stages = {name: stage for name, stage in stages.items() if "foreach" in stage}  # one-off experiments aside
-    assert list(stages) == [step.name for step in STEPS]
+    assert list(stages) == [step.name for step in STAGES]
     paths = PipelinePaths("quickstart", Path("."))
-    for step in STEPS:
+    for step in STAGES:
         stage = _stage(stages[step.name], "quickstart")
         assert stage["cmd"] == f"bin/mastery {step.name} --pipeline quickstart"
         spec_keys = next(p for p in stage["params"] if isinstance(p, dict))["pipelines/quickstart.yaml"]
@@ -33,3 +33,4 @@ def test_every_dvc_stage_matches_its_catalog_step():
         outs = [next(iter(o)) if isinstance(o, dict) else o for o in stage.get("outs", [])]
         outs += [next(iter(m)) for key in ("metrics", "plots") for m in stage.get(key, [])]
         assert outs == [str(p) for p in step.outs(paths)], step.name
+        assert stage.get("always_changed", False) == step.always_changed, step.name

@@ -10,7 +10,6 @@ from flows.training import training_flow
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.testing.utilities import prefect_test_harness
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
@@ -23,15 +22,7 @@ from mastery.steps.prepare import prepare
 from mastery.steps.validate import validate
 from mastery.tracking.lineage import data_hash, describe, file_digest
 
-
-@pytest.fixture(scope="module", autouse=True)
-def prefect_api(tmp_path_factory):
-    """One throwaway Prefect API and result store for the module (start-up costs ~15 s)."""
-    storage = tmp_path_factory.mktemp("prefect-results")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PREFECT_LOCAL_STORAGE_PATH", str(storage))
-        with prefect_test_harness(server_startup_timeout=120):  # 30 s is short on a busy 2-core machine
-            yield
+pytestmark = pytest.mark.usefixtures("prefect_api")  # conftest: one Prefect API for the run
 
 
 def task_states(flow_state) -> dict[str, str]:

@@ -8,7 +8,6 @@ last, in file order.
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,8 +19,7 @@ import httpx
 import numpy as np
 import onnxruntime
 import pytest
-import uvicorn
-from conftest import edit_yaml, tiny_project
+from conftest import ThreadServer, edit_yaml, free_port, tiny_project
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
@@ -74,32 +72,6 @@ def server(ctx):
     )
     with ThreadServer(create_app(config, load_champion(config.source))) as running:
         yield running
-
-
-class ThreadServer:
-    def __init__(self, app):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(server, body, headers=AUTH, **kwargs) -> httpx.Response:

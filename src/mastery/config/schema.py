@@ -186,6 +186,22 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class MonitorConfig:
+    """How `mastery monitor` judges drift (see `mastery.monitoring.drift` and
+    benchmarks/RESULTS.md for why these defaults): one effect size per column, the same test
+    whatever the sample sizes, and a verdict on how many columns moved."""
+
+    columns: tuple[str, ...] | None = None  # default: the profile's numeric columns and the task's predictions
+    num_method: str = "wasserstein"  # an Evidently stattest for numeric columns (normed Wasserstein distance)
+    num_threshold: float = 0.1
+    cat_method: str = "psi"  # ... for categorical ones (population stability index)
+    cat_threshold: float = 0.2
+    thresholds: dict[str, float] = field(default_factory=dict)  # per column, over the two above
+    drift_share: float = 0.25  # drift: at least this share of the columns drifted
+    min_rows: int = 500  # fewer current rows than the calibration covers: no verdict
+
+
+@dataclass(frozen=True)
 class TransferConfig:
     """A trained candidate adapted to another dataset (textbook ch. 9; `mastery transfer`).
 
@@ -213,6 +229,7 @@ class PipelineSpec:
     selection_metric: str | None = None  # picks the candidate to register; default the task's primary val metric
     gate: GateConfig = field(default_factory=GateConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
     transfer: TransferConfig | None = None
     train: TrainConfig = field(default_factory=TrainConfig)  # the recipe every candidate starts from
     tune: TuneConfig | None = None
@@ -239,6 +256,7 @@ class SourcesConfig:
 @dataclass(frozen=True)
 class Params:
     pipelines: tuple[str, ...]
+    monitored: tuple[str, ...] = ()  # pipelines whose served traffic `dvc repro` reports on (monitor@<name>)
     seed: int = 42
     deterministic: bool = False
     device: str = "auto"  # auto | cpu | cuda | cuda:N

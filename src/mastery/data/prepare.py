@@ -93,15 +93,16 @@ class PreparedData:
     stats: dict
 
     @classmethod
-    def load(cls, directory: Path) -> PreparedData:
+    def load(cls, directory: Path, splits: tuple[str, ...] = SPLITS) -> PreparedData:
+        """All splits, or the named ones (monitoring reads only the held-out ones)."""
         directory = Path(directory)
         if not (directory / STATS).is_file():
             raise DataSourceError(f"{directory}: no prepared data; run `mastery prepare` first")
         stats = json.loads((directory / STATS).read_text())
         modality = get_modality(stats["modality"])
-        splits = {}
-        for name in SPLITS:
+        loaded = {}
+        for name in splits:
             files = sorted(directory.glob(f"{name}_*.npy"))
             arrays = {f.stem.removeprefix(f"{name}_"): np.load(f, allow_pickle=False) for f in files}
-            splits[name] = modality.tensors(arrays, stats)
-        return cls(splits=splits, stats=stats)
+            loaded[name] = modality.tensors(arrays, stats)
+        return cls(splits=loaded, stats=stats)

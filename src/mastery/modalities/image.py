@@ -31,6 +31,7 @@ def shape_name(shape: tuple[int, ...]) -> str:
 class Images:
     name = "image"
     content = "image"
+    drift = ("min", "max", "mean")  # profile columns monitoring compares (the server refuses NaN and inf)
 
     def prepare(self, raw: RawData, indices: dict[str, np.ndarray], info: ImageDataset, spec, out: Path) -> dict:
         """Pixels as they are; the training split's per-channel mean/std in [0, 1], carried by

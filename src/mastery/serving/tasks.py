@@ -7,7 +7,7 @@ schema and the prediction log stay as they are.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -34,6 +34,7 @@ class Outputs:
 class Task:
     item: type[BaseModel]  # the response schema of one example
     postprocess: Callable[[Contract, dict[str, np.ndarray]], Outputs]  # named model outputs -> answer
+    drift: dict[str, str] = field(default_factory=dict)  # log columns monitoring compares: "num" | "cat"
 
 
 def classify(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
@@ -52,4 +53,4 @@ def classify(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
     return Outputs(items, columns)
 
 
-TASKS = {"classification": Task(ClassPrediction, classify)}
+TASKS = {"classification": Task(ClassPrediction, classify, drift={"predicted_class": "cat", "confidence": "num"})}

@@ -31,6 +31,7 @@ class Step:
     deps: Callable[[PipelinePaths], list[Path]]
     outs: Callable[[PipelinePaths], list[Path]]
     retries: int = 0  # for failures that may not recur (a locked store, a busy disk)
+    always_changed: bool = False  # reads live state no file records (the prediction log): never done
 
     @property
     def run(self) -> Callable[[Context], dict]:
@@ -41,25 +42,30 @@ class Step:
         return lockfile.stage_address(self.name, ctx.spec.name)
 
     def is_done(self, ctx: Context) -> bool:
-        return lockfile.is_done(ctx.paths.root, self.stage(ctx))
+        return not self.always_changed and lockfile.is_done(ctx.paths.root, self.stage(ctx))
 
     def execute(self, ctx: Context, **kwargs) -> dict:
-        """Run the step, then record it in dvc.lock so that every door sees it done."""
+        """Run the step, then record it in dvc.lock so that every door sees it done (a step that is
+        never done has nothing to record)."""
         result = self.run(ctx, **kwargs)
-        lockfile.record(ctx.paths.root, self.stage(ctx))
+        if not self.always_changed:
+            lockfile.record(ctx.paths.root, self.stage(ctx))
         return result
 
 
 def step_named(name: str) -> Step:
-    for step in STEPS:
+    for step in STAGES:
         if step.name == name:
             return step
-    raise MasteryError(f"no step '{name}'; steps: {', '.join(s.name for s in STEPS)}")
+    raise MasteryError(f"no step '{name}'; steps: {', '.join(s.name for s in STAGES)}")
 
 
 STEPS = (
-    Step("ingest", "ingest", ("data/sources", "data/raw.py"), ("sources",), ("dataset",),
-         deps=lambda p: [], outs=lambda p: [p.raw], retries=2),
+    # the source's content: its code and params, and the new batches under incoming/ (all
+    # pipelines' folder: DVC cannot hash a folder that may not exist; a batch for another
+    # pipeline re-ingests this one to the same bytes, and nothing after ingest re-runs)
+    Step("ingest", "ingest", ("data/sources", "data/raw.py", "data/incoming.py"), ("sources",), ("dataset",),
+         deps=lambda p: [p.incoming.parent], outs=lambda p: [p.raw], retries=2),
     Step("validate", "validate", ("validation", "modalities", "offline_assets.py"), (), ("dataset",),
          deps=lambda p: [p.raw], outs=lambda p: [p.validation]),
     Step("prepare", "prepare", ("data/prepare.py", "modalities"), ("seed",), ("split",),
@@ -81,3 +87,8 @@ STEPS = (
     Step("export", "export", ("export", "modalities", "tasks"), (), ("task", "export"),
          deps=lambda p: [p.prepared, p.promotion], outs=lambda p: [p.exports], retries=2),
 )
+# The training flow runs STEPS; monitoring is a stage of its own, run on demand (`mastery
+# monitor`, the drift flow) or by `dvc repro` for the pipelines params.yaml lists under `monitored`.
+MONITOR = Step("monitor", "monitor", ("monitoring", "modalities", "serving"), (), ("monitor",),
+               deps=lambda p: [p.prepared, p.exports], outs=lambda p: [p.drift_reports], always_changed=True)
+STAGES = (*STEPS, MONITOR)  # every per-pipeline stage of dvc.yaml, in its order

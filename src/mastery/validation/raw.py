@@ -23,7 +23,7 @@ def validate_raw(raw: RawData, info: DatasetInfo, out_dir: Path) -> dict:
     Returns the summary (success, dataset, rows, failed); raises DataValidationError on failure.
     """
     _check_structure(raw, info.name)
-    suites = expectations(info, raw.declared_rows)
+    suites = expectations(info, raw.declared_rows, raw.extra.get("incoming_rows", 0))
     tables = {SAMPLES: sample_profile(raw)}
     if CLASSES in suites:
         tables[CLASSES] = class_profile(raw["label"], info.num_classes)

@@ -18,14 +18,15 @@ ROW_KEYS = {SAMPLES: "index", CLASSES: "label"}
 EXAMPLE_ROWS = 5
 
 
-def expectations(info: DatasetInfo, declared_rows: int) -> dict[str, list]:
+def expectations(info: DatasetInfo, declared_rows: int, incoming_rows: int = 0) -> dict[str, list]:
     """Per table, what valid raw data of this dataset looks like: row counts, origins and no
     sample shared between the source's splits for every modality, the modality's own checks,
-    and for labelled data the label set and the class balance."""
+    and for labelled data the label set and the class balance. The dataset's row bounds are
+    the packaged source's; new batches (`mastery.data.incoming`) add to the upper one."""
     import great_expectations.expectations as gxe
 
     samples = [
-        gxe.ExpectTableRowCountToBeBetween(min_value=info.rows[0], max_value=info.rows[1]),
+        gxe.ExpectTableRowCountToBeBetween(min_value=info.rows[0], max_value=info.rows[1] + incoming_rows),
         gxe.ExpectTableRowCountToEqual(value=declared_rows),  # a truncated source
         gxe.ExpectColumnValuesToBeInSet(column="source_split", value_set=["train", "test"]),
         gxe.ExpectColumnValuesToBeBetween(column="splits_with_hash", max_value=1),  # leakage
