@@ -254,6 +254,35 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When a deployment runs by itself: a cron line, or every `interval_seconds`."""
+
+    cron: str | None = None
+    interval_seconds: float | None = None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a step runs and how long it may take; unset fields keep the catalog's."""
+
+    pool: Literal["cpu", "gpu"] | None = None
+    timeout_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class OrchestrationConfig:
+    """The Prefect door's deployments (`flows/deployments.py`, `mastery deploy`)."""
+
+    pools: tuple[Literal["cpu", "gpu"], ...] = ("cpu",)  # the work pools there are; a gpu step runs on cpu without one
+    concurrency: dict[str, int] = field(default_factory=lambda: {"cpu": 2, "gpu": 1})  # runs at once per pool
+    steps: dict[str, Placement] = field(default_factory=dict)  # step name -> override of the catalog's placement
+    training: Schedule = field(default_factory=lambda: Schedule(cron="0 2 * * *"))  # nightly, per pipeline
+    monitoring: Schedule = field(default_factory=lambda: Schedule(cron="0 * * * *"))  # hourly
+    late_after_minutes: float = 60.0  # a scheduled run no worker took this long is cancelled
+
+
+@dataclass(frozen=True)
 class Params:
     pipelines: tuple[str, ...]
     monitored: tuple[str, ...] = ()  # pipelines whose served traffic `dvc repro` reports on (monitor@<name>)
@@ -262,3 +291,4 @@ class Params:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
+    orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)

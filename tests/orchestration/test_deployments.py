@@ -1,0 +1,127 @@
+"""`mastery deploy` on a real Prefect server: schedules fire, a redeploy duplicates no run and
+keeps a paused schedule paused, and every step lands on its pool."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import edit_yaml
+from flows.deployments import deploy
+
+from mastery.config import load_params
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """`prefect server start` on a free 127.0.0.1 port, its scheduler looking every second."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
+                        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": ""}
+    server = subprocess.Popen([Path(sys.executable).with_name("prefect"), "server", "start", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_healthy(url, server)
+        yield url
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "prefect server exited"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"no Prefect server at {url} after {timeout_s} s")
+
+
+@pytest.fixture
+def deployed(project, prefect_server, monkeypatch):
+    """The project's deployments on the server, the training schedule every 30 minutes."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    edit_yaml(project / "params.yaml", lambda p: p.update(
+        pipelines=["quickstart"], orchestration={"pools": ["cpu", "gpu"], "training": {"interval_seconds": 1800}}))
+    return deploy(load_params(project / "params.yaml"), project)
+
+
+def scheduled_starts(deployment_name: str) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment_name])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["SCHEDULED"]))))
+    return [run.expected_start_time for run in runs]
+
+
+def wait_for(predicate, timeout_s: float = 30):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.5)
+    raise TimeoutError("condition not met")
+
+
+def test_deployments_land_on_their_pools(deployed):
+    from prefect.client.orchestration import get_client
+
+    assert sorted(deployed) == ["mastery-search/quickstart-tune", "mastery-step/cpu", "mastery-step/gpu",
+                                "mastery-training/quickstart"]
+    with get_client(sync_client=True) as client:
+        pools = {d: client.read_deployment_by_name(d).work_pool_name for d in deployed}
+        assert {client.read_work_pool(p).name: client.read_work_pool(p).concurrency_limit for p in ("cpu", "gpu")} \
+            == {"cpu": 2, "gpu": 1}
+        training = client.read_deployment_by_name("mastery-training/quickstart")
+    assert pools == {"mastery-search/quickstart-tune": "gpu", "mastery-step/cpu": "cpu", "mastery-step/gpu": "gpu",
+                     "mastery-training/quickstart": "cpu"}
+    assert training.parameters == {"pipeline": "quickstart", "dispatch": True}
+    assert training.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ MASTERY_ROOT }}"
+
+
+def test_a_schedule_fires_and_redeploying_neither_duplicates_nor_unpauses(deployed, project):
+    from prefect.client.orchestration import get_client
+
+    training = "quickstart"
+    first = wait_for(lambda: scheduled_starts(training))  # the scheduler made runs of the schedule
+    params = load_params(project / "params.yaml")
+    for _ in range(2):
+        deploy(params, project)
+    time.sleep(3)  # three scheduler loops
+    again = scheduled_starts(training)
+    assert set(first) <= set(again) and not [t for t, n in Counter(again).items() if n > 1]
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(f"mastery-training/{training}")
+        (schedule,) = deployment.schedules
+        client.update_deployment_schedule(deployment.id, schedule.id, active=False)  # paused in the UI
+    wait_for(lambda: not scheduled_starts(training))  # pausing drops the runs it had scheduled
+    deploy(params, project)
+    time.sleep(3)
+    with get_client(sync_client=True) as client:
+        (after,) = client.read_deployment_by_name(f"mastery-training/{training}").schedules
+    assert (after.id, after.active) == (schedule.id, False) and scheduled_starts(training) == []
