@@ -27,7 +27,7 @@ from mastery.config.schema import Schedule
 
 ROOT_VARIABLE = "MASTERY_ROOT"  # the clone a worker runs flows in
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
-PULL_STEPS = [{"prefect.deployments.steps.set_working_directory": {"directory": "{{ MASTERY_ROOT }}"}}]
+PULL_STEPS = [{"prefect.deployments.steps.set_working_directory": {"directory": "{{ $MASTERY_ROOT }}"}}]
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def test_deployments_land_on_their_pools(deployed):
     assert pools == {"mastery-search/quickstart-tune": "gpu", "mastery-step/cpu": "cpu", "mastery-step/gpu": "gpu",
                      "mastery-training/quickstart": "cpu"}
     assert training.parameters == {"pipeline": "quickstart", "dispatch": True}
-    assert training.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ MASTERY_ROOT }}"
+    assert training.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ $MASTERY_ROOT }}"
 
 
 def test_a_schedule_fires_and_redeploying_neither_duplicates_nor_unpauses(deployed, project):
