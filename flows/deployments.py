@@ -40,6 +40,7 @@ class DeploymentSpec:
     parameters: dict = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     schedule: Schedule | None = None
+    concurrency: int | None = None  # runs of this deployment at once
 
     @property
     def full_name(self) -> str:
@@ -57,7 +58,7 @@ def deployment_specs(params: Params, root: Path) -> list[DeploymentSpec]:
         specs.append(DeploymentSpec(
             "mastery-training", pipeline, "flows/training.py:training_flow", "cpu",
             f"The {pipeline} pipeline, each step on its pool", {"pipeline": pipeline, "dispatch": True},
-            ("training", pipeline), orchestration.training))
+            ("training", pipeline), orchestration.training, concurrency=1))  # one run of a pipeline at a time
         spec = load_spec(pipeline, root)
         for kind in ("tune", "nas"):
             if getattr(spec, kind) is not None:
@@ -98,7 +99,8 @@ def _upsert(client, spec: DeploymentSpec) -> None:
     from prefect.exceptions import ObjectNotFound
 
     fields = {"parameters": spec.parameters, "tags": list(spec.tags), "work_pool_name": spec.pool,
-              "description": spec.description, "entrypoint": spec.entrypoint, "pull_steps": PULL_STEPS}
+              "description": spec.description, "entrypoint": spec.entrypoint, "pull_steps": PULL_STEPS,
+              "concurrency_limit": spec.concurrency}
     try:
         existing = client.read_deployment_by_name(spec.full_name)
     except ObjectNotFound:
@@ -136,7 +138,8 @@ def _schedules(spec: DeploymentSpec) -> list:
         timing = CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
     else:  # a fixed anchor: the same schedule compares equal on every redeploy
         timing = IntervalSchedule(interval=schedule.interval_seconds, anchor_date=ANCHOR, timezone=schedule.timezone)
-    return [DeploymentScheduleCreate(schedule=timing, active=True, slug=f"{spec.name}-schedule")]
+    return [DeploymentScheduleCreate(schedule=timing, active=True, slug=f"{spec.name}-schedule",
+                                     max_scheduled_runs=schedule.max_scheduled_runs)]
 
 
 def _parameter_schema(spec: DeploymentSpec) -> dict:

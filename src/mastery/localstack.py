@@ -170,7 +170,8 @@ def _machine(repo: Path, directory: Path, remote: Path, tiny: bool, trials: int)
     if node_modules.is_dir():
         (directory / "web" / "node_modules").symlink_to(node_modules)
     params = yaml.safe_load((directory / "params.yaml").read_text())
-    params |= {"pipelines": ["quickstart"], "orchestration": {"training": {"interval_seconds": 60}}}
+    params |= {"pipelines": ["quickstart"],
+               "orchestration": {"training": {"interval_seconds": 60, "max_scheduled_runs": 1}}}
     (directory / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     spec_path = directory / "pipelines" / "quickstart.yaml"
     spec = yaml.safe_load(spec_path.read_text())

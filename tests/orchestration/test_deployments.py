@@ -95,11 +95,12 @@ def test_deployments_land_on_their_pools(deployed):
     with get_client(sync_client=True) as client:
         pools = {d: client.read_deployment_by_name(d).work_pool_name for d in deployed}
         assert {client.read_work_pool(p).name: client.read_work_pool(p).concurrency_limit for p in ("cpu", "gpu")} \
-            == {"cpu": 2, "gpu": 1}
+            == {"cpu": 4, "gpu": 1}
         training = client.read_deployment_by_name("mastery-training/quickstart")
     assert pools == {"mastery-search/quickstart-tune": "gpu", "mastery-step/cpu": "cpu", "mastery-step/gpu": "gpu",
                      "mastery-training/quickstart": "cpu"}
     assert training.parameters == {"pipeline": "quickstart", "dispatch": True}
+    assert training.global_concurrency_limit.limit == 1  # one run of a pipeline at a time
     assert training.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ $MASTERY_ROOT }}"
 
 

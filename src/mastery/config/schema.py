@@ -58,6 +58,7 @@ class TrainConfig:
     init: InitName = "default"
     grad_clip: float | None = None  # max global grad norm
     max_batches: int | None = None  # cap per epoch: tiny test runs
+    processes: int = 1  # data-parallel processes (torch.distributed via torchrun); batch_size stays the global batch
     eval_batch_size: int = 2048
 
 
@@ -260,6 +261,7 @@ class Schedule:
     cron: str | None = None
     interval_seconds: float | None = None
     timezone: str = "UTC"
+    max_scheduled_runs: int | None = None  # how many runs it keeps scheduled ahead (Prefect's default if unset)
 
 
 @dataclass(frozen=True)
@@ -275,7 +277,8 @@ class OrchestrationConfig:
     """The Prefect door's deployments (`flows/deployments.py`, `mastery deploy`)."""
 
     pools: tuple[Literal["cpu", "gpu"], ...] = ("cpu",)  # the work pools there are; a gpu step runs on cpu without one
-    concurrency: dict[str, int] = field(default_factory=lambda: {"cpu": 2, "gpu": 1})  # runs at once per pool
+    # runs at once per pool; a training run holds a cpu slot while its steps run: leave room for them
+    concurrency: dict[str, int] = field(default_factory=lambda: {"cpu": 4, "gpu": 1})
     steps: dict[str, Placement] = field(default_factory=dict)  # step name -> override of the catalog's placement
     training: Schedule = field(default_factory=lambda: Schedule(cron="0 2 * * *"))  # nightly, per pipeline
     monitoring: Schedule = field(default_factory=lambda: Schedule(cron="0 * * * *"))  # hourly
