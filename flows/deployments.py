@@ -79,7 +79,42 @@ def deploy(params: Params, root: Path) -> list[str]:
             _ensure_pool(client, pool, params.orchestration.concurrency.get(pool))
         for spec in specs:
             _upsert(client, spec)
+    _cancel_late_runs(params.orchestration.late_after_minutes)
     return [spec.full_name for spec in specs]
+
+
+LATE_AUTOMATION = "mastery-cancel-late-runs"
+
+
+def _cancel_late_runs(minutes: float) -> None:
+    """An automation that cancels a run which went Late (no worker took it when it was due)
+    and was still not picked up `minutes` later: a pool without workers never piles up a
+    backlog that all starts at once when a worker comes back."""
+    from datetime import timedelta
+
+    from prefect.automations import Automation
+    from prefect.events.actions import CancelFlowRun
+    from prefect.events.schemas.automations import EventTrigger, Posture
+
+    trigger = EventTrigger(
+        after={"prefect.flow-run.Late"},
+        expect={"prefect.flow-run.Pending", "prefect.flow-run.Running", "prefect.flow-run.Cancelling",
+                "prefect.flow-run.Cancelled", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+                "prefect.flow-run.Crashed"},
+        match={"prefect.resource.id": "prefect.flow-run.*"},
+        for_each={"prefect.resource.id"},
+        posture=Posture.Proactive,
+        threshold=1,
+        within=timedelta(minutes=minutes),
+    )
+    automation = Automation(name=LATE_AUTOMATION, description=_cancel_late_runs.__doc__.split("\n\n")[0],
+                            trigger=trigger, actions=[CancelFlowRun()])
+    try:
+        automation.id = Automation.read(name=LATE_AUTOMATION).id
+    except ValueError:  # Prefect's way of saying there is none of that name
+        automation.create()
+    else:
+        automation.update()
 
 
 def _ensure_pool(client, name: str, concurrency: int | None) -> None:

@@ -27,6 +27,7 @@ def prefect_server(tmp_path_factory):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
+                        "PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS": "1",
                         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": ""}
     server = subprocess.Popen([Path(sys.executable).with_name("prefect"), "server", "start", "--host", "127.0.0.1",
                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -126,3 +127,27 @@ def test_a_schedule_fires_and_redeploying_neither_duplicates_nor_unpauses(deploy
     with get_client(sync_client=True) as client:
         (after,) = client.read_deployment_by_name(f"mastery-training/{training}").schedules
     assert (after.id, after.active) == (schedule.id, False) and scheduled_starts(training) == []
+
+
+@pytest.mark.slow  # Prefect evaluates a proactive trigger about once a minute
+def test_a_run_no_worker_takes_is_cancelled_once_it_has_been_late_too_long(project, prefect_server, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)  # before Prefect is imported: it reads settings then
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    edit_yaml(project / "params.yaml", lambda p: p.update(
+        pipelines=["quickstart"], orchestration={"pools": ["cpu", "gpu"], "late_after_minutes": 0.2}))  # Prefect's least: 10 s
+    deploy(load_params(project / "params.yaml"), project)
+    with get_client(sync_client=True) as client:
+        gpu_step = client.read_deployment_by_name("mastery-step/gpu")  # no gpu worker is up
+        due = Scheduled(scheduled_time=datetime.now(UTC) - timedelta(minutes=1))
+        run = client.create_flow_run_from_deployment(gpu_step.id, state=due,
+                                                     parameters={"step_name": "train", "pipeline": "quickstart"})
+
+        def state() -> str:
+            return client.read_flow_run(run.id).state.name
+
+        assert wait_for(lambda: state() == "Late", timeout_s=60)
+        assert wait_for(lambda: state() == "Cancelled", timeout_s=90)
