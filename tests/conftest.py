@@ -173,9 +173,5 @@ def postgres_urls():
     """A real PostgreSQL on 127.0.0.1 for the session (Debian's binaries), one database per engine."""
     from mastery.localstack import postgres
 
-    if not shutil.which("initdb"):
-        if shutil.which("apt-get"):
-            pytest.fail("initdb is missing: `make setup` installs Debian's postgresql")
-        pytest.skip("no PostgreSQL binaries and no apt-get to install them")
     with postgres() as urls:
         yield urls

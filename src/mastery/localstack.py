@@ -37,22 +37,29 @@ def postgres() -> Iterator[dict[str, str]]:
     """A PostgreSQL server on 127.0.0.1 in a temporary data directory, with one database per
     engine; their SQLAlchemy URLs. As root, it runs as the `postgres` user (PostgreSQL refuses
     root), so the directory lives where that user can reach it."""
-    for tool in ("initdb", "pg_ctl"):
-        if shutil.which(tool) is None:
-            raise MasteryError(f"{tool} not found: install Debian's postgresql (`make setup` does where apt exists)")
+    tools = postgres_binaries()
     with tempfile.TemporaryDirectory(prefix="mastery-postgres-") as directory:
         data, port = Path(directory) / "pgdata", free_port()
         data.mkdir()
         as_owner = _as_postgres_user(Path(directory), data)
-        _run([*as_owner, "initdb", "-D", str(data), "-U", "mastery", "--auth=trust", "-E", "UTF8"])
-        _run([*as_owner, "pg_ctl", "-D", str(data), "-w", "-l", str(data / "server.log"),
+        _run([*as_owner, tools / "initdb", "-D", str(data), "-U", "mastery", "--auth=trust", "-E", "UTF8"])
+        _run([*as_owner, tools / "pg_ctl", "-D", str(data), "-w", "-l", str(data / "server.log"),
               "-o", f"-h 127.0.0.1 -p {port} -k {data}", "start"])
         try:
             for database in DATABASES:
-                _run([*as_owner, "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "mastery", database])
+                _run([*as_owner, tools / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "mastery", database])
             yield {db: f"postgresql+psycopg://mastery@127.0.0.1:{port}/{db}" for db in DATABASES}
         finally:
-            _run([*as_owner, "pg_ctl", "-D", str(data), "-w", "-m", "fast", "stop"])
+            _run([*as_owner, tools / "pg_ctl", "-D", str(data), "-w", "-m", "fast", "stop"])
+
+
+def postgres_binaries() -> Path:
+    """The server's binaries: on PATH, or where Debian's package puts them (not on PATH)."""
+    on_path = shutil.which("initdb")
+    candidates = [Path(on_path).resolve().parent] if on_path else sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not candidates:
+        raise MasteryError("PostgreSQL's initdb not found: install Debian's postgresql (`make setup` does where apt exists)")
+    return candidates[-1]
 
 
 def _as_postgres_user(directory: Path, data: Path) -> list[str]:
@@ -123,7 +130,7 @@ def stop(process: subprocess.Popen, timeout_s: float = 30) -> None:
 def _run(command: list[str]) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise MasteryError(f"{' '.join(command)} failed: {result.stderr.strip() or result.stdout.strip()}")
+        raise MasteryError(f"{' '.join(map(str, command))} failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
 def demo(repo: Path, out: Path, tiny: bool = False, trials: int = 8, keep: bool = False) -> dict:
@@ -149,7 +156,8 @@ def demo(repo: Path, out: Path, tiny: bool = False, trials: int = 8, keep: bool 
         finally:
             for worker in workers:
                 stop(worker)
-        report = {"mlflow": mlflow_url, "prefect": api.removesuffix("/api"), "training_run": training, **study}
+        report = {"mlflow": mlflow_url, "prefect": api.removesuffix("/api"), "training_run": training,
+                  "registry": _registry(mlflow_url), **study}
         print(f"MLflow (on PostgreSQL): {mlflow_url}/#/experiments?workflowType=machine_learning\n"
               f"Prefect UI: {report['prefect']}  (flow runs: mastery-training, mastery-step)\n"
               f"PostgreSQL: {db['optuna'].rsplit('/', 1)[0]}/{{mlflow,prefect,optuna}}  machines: {out}")
@@ -229,6 +237,16 @@ def _first_scheduled_run(api: str, name: str, timeout_s: float = 1800) -> dict:
                     return {"id": str(run.id), "state": run.state.name, "auto_scheduled": run.auto_scheduled}
             time.sleep(3)
     raise MasteryError(f"no scheduled run of {name} finished in {timeout_s} s")
+
+
+def _registry(mlflow_url: str) -> dict:
+    """Each registered model's versions and aliases, as the PostgreSQL-backed server holds them."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_url)
+    return {model.name: {"versions": len(client.search_model_versions(f"name = '{model.name}'")),
+                         "aliases": dict(model.aliases)}
+            for model in client.search_registered_models()}
 
 
 def _study_on_both(machines: list[Path], env: dict) -> dict:

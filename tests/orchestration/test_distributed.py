@@ -19,6 +19,7 @@ def test_the_distributed_form_runs_a_scheduled_training_and_a_shared_study(tmp_p
     report = demo(REPO, tmp_path, tiny=True, trials=8)
 
     assert report["training_run"]["state"] == "Completed" and report["training_run"]["auto_scheduled"]
+    assert report["registry"]["quickstart-digits"] == {"versions": 1, "aliases": {"champion": "1"}}
     trials = report["trials"]
     finished = [t for t in trials if t["state"] in ("COMPLETE", "PRUNED")]
     assert len(finished) == 8  # exactly the budget, though four workers on two machines raced for it
