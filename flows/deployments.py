@@ -7,6 +7,9 @@
   dispatches each step to `mastery-step/<pool>` (train, tune and nas to `gpu` when there is one).
 - `mastery-step/<pool>`: one step on whichever worker of the pool takes it (on demand).
 - `mastery-search/<pipeline>`: a study's workers as tasks, for pipelines with a search (on demand).
+- `mastery-drift/<pipeline>`: hourly (`orchestration.monitoring`), for the pipelines params.yaml
+  lists under `monitored`: the last window of served traffic against the data; on drift, the
+  training deployment's flow through the gate.
 
 Every deployment runs in the worker's own clone (`MASTERY_ROOT`, which `mastery worker` sets),
 so machines share only the servers and the DVC remote. Redeploying is an update, not a
@@ -66,6 +69,12 @@ def deployment_specs(params: Params, root: Path) -> list[DeploymentSpec]:
                     "mastery-search", f"{pipeline}-{kind}", "flows/search.py:search_flow",
                     "gpu" if "gpu" in orchestration.pools else "cpu", f"The {pipeline} {kind} study, on demand",
                     {"pipeline": pipeline, "kind": kind}, ("search", pipeline)))
+    for pipeline in params.monitored:
+        specs.append(DeploymentSpec(
+            "mastery-drift", pipeline, "flows/monitoring.py:drift_flow", "cpu",
+            f"Drift of {pipeline}'s served traffic; on drift a retrain through the gate",
+            {"pipeline": pipeline, "since": orchestration.monitoring_window, "dispatch": True},
+            ("monitoring", pipeline), orchestration.monitoring, concurrency=1))
     return specs
 
 

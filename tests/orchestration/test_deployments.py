@@ -58,23 +58,25 @@ def deployed(project, prefect_server, monkeypatch):
     """The project's deployments on the server, the training schedule every 30 minutes."""
     monkeypatch.setenv("PREFECT_API_URL", prefect_server)
     edit_yaml(project / "params.yaml", lambda p: p.update(
-        pipelines=["quickstart"], orchestration={"pools": ["cpu", "gpu"], "training": {"interval_seconds": 1800}}))
+        pipelines=["quickstart"], monitored=["quickstart"], orchestration={"pools": ["cpu", "gpu"], "training": {"interval_seconds": 1800}}))
     return deploy(load_params(project / "params.yaml"), project)
 
 
 def scheduled_starts(deployment_name: str) -> list:
+    """The expected start times of `flow/name`'s scheduled runs."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         DeploymentFilter,
-        DeploymentFilterName,
+        DeploymentFilterId,
         FlowRunFilter,
         FlowRunFilterState,
         FlowRunFilterStateType,
     )
 
     with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(deployment_name)
         runs = client.read_flow_runs(
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment_name])),
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
             flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["SCHEDULED"]))))
     return [run.expected_start_time for run in runs]
 
@@ -91,24 +93,27 @@ def wait_for(predicate, timeout_s: float = 30):
 def test_deployments_land_on_their_pools(deployed):
     from prefect.client.orchestration import get_client
 
-    assert sorted(deployed) == ["mastery-search/quickstart-tune", "mastery-step/cpu", "mastery-step/gpu",
-                                "mastery-training/quickstart"]
+    assert sorted(deployed) == ["mastery-drift/quickstart", "mastery-search/quickstart-tune", "mastery-step/cpu",
+                                "mastery-step/gpu", "mastery-training/quickstart"]
     with get_client(sync_client=True) as client:
         pools = {d: client.read_deployment_by_name(d).work_pool_name for d in deployed}
         assert {client.read_work_pool(p).name: client.read_work_pool(p).concurrency_limit for p in ("cpu", "gpu")} \
             == {"cpu": 4, "gpu": 1}
         training = client.read_deployment_by_name("mastery-training/quickstart")
-    assert pools == {"mastery-search/quickstart-tune": "gpu", "mastery-step/cpu": "cpu", "mastery-step/gpu": "gpu",
+        drift = client.read_deployment_by_name("mastery-drift/quickstart")
+    assert pools == {"mastery-drift/quickstart": "cpu", "mastery-search/quickstart-tune": "gpu", "mastery-step/cpu": "cpu", "mastery-step/gpu": "gpu",
                      "mastery-training/quickstart": "cpu"}
     assert training.parameters == {"pipeline": "quickstart", "dispatch": True}
     assert training.global_concurrency_limit.limit == 1  # one run of a pipeline at a time
+    assert drift.parameters == {"pipeline": "quickstart", "since": "1h", "dispatch": True}
+    assert [s.schedule.cron for s in drift.schedules] == ["0 * * * *"]  # hourly
     assert training.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ $MASTERY_ROOT }}"
 
 
 def test_a_schedule_fires_and_redeploying_neither_duplicates_nor_unpauses(deployed, project):
     from prefect.client.orchestration import get_client
 
-    training = "quickstart"
+    training = "mastery-training/quickstart"
     first = wait_for(lambda: scheduled_starts(training))  # the scheduler made runs of the schedule
     params = load_params(project / "params.yaml")
     for _ in range(2):
@@ -118,14 +123,14 @@ def test_a_schedule_fires_and_redeploying_neither_duplicates_nor_unpauses(deploy
     assert set(first) <= set(again) and not [t for t, n in Counter(again).items() if n > 1]
 
     with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name(f"mastery-training/{training}")
+        deployment = client.read_deployment_by_name(training)
         (schedule,) = deployment.schedules
         client.update_deployment_schedule(deployment.id, schedule.id, active=False)  # paused in the UI
     wait_for(lambda: not scheduled_starts(training))  # pausing drops the runs it had scheduled
     deploy(params, project)
     time.sleep(3)
     with get_client(sync_client=True) as client:
-        (after,) = client.read_deployment_by_name(f"mastery-training/{training}").schedules
+        (after,) = client.read_deployment_by_name(training).schedules
     assert (after.id, after.active) == (schedule.id, False) and scheduled_starts(training) == []
 
 
@@ -138,7 +143,7 @@ def test_a_run_no_worker_takes_is_cancelled_once_it_has_been_late_too_long(proje
     from prefect.states import Scheduled
 
     edit_yaml(project / "params.yaml", lambda p: p.update(
-        pipelines=["quickstart"], orchestration={"pools": ["cpu", "gpu"], "late_after_minutes": 0.2}))  # Prefect's least: 10 s
+        pipelines=["quickstart"], monitored=["quickstart"], orchestration={"pools": ["cpu", "gpu"], "late_after_minutes": 0.2}))  # Prefect's least: 10 s
     deploy(load_params(project / "params.yaml"), project)
     with get_client(sync_client=True) as client:
         gpu_step = client.read_deployment_by_name("mastery-step/gpu")  # no gpu worker is up

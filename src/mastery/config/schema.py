@@ -282,6 +282,7 @@ class OrchestrationConfig:
     steps: dict[str, Placement] = field(default_factory=dict)  # step name -> override of the catalog's placement
     training: Schedule = field(default_factory=lambda: Schedule(cron="0 2 * * *"))  # nightly, per pipeline
     monitoring: Schedule = field(default_factory=lambda: Schedule(cron="0 * * * *"))  # hourly
+    monitoring_window: str = "1h"  # the served traffic each scheduled drift check judges: match the schedule
     late_after_minutes: float = 60.0  # a scheduled run no worker took this long is cancelled
 
 
