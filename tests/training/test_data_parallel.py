@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from conftest import edit_yaml
 from safetensors.torch import load_file
@@ -19,6 +20,7 @@ def weights(project, name: str) -> dict:
     return load_file(project / "models" / "quickstart" / name / "model.safetensors")
 
 
+@pytest.mark.slow  # two torchrun launches and a resume: minutes on 2 cores
 def test_two_processes_train_what_one_does_and_resume(project):
     def deterministic_pair(spec):
         spec.update(tune=None)
