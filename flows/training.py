@@ -56,7 +56,7 @@ def step_flow(step_name: str, pipeline: str, lock: str | None = None, root: str 
     """One step on this worker: the run's dvc.lock and the step's inputs in, its outputs and
     the updated lock out (`mastery.steps.handover`)."""
     step, ctx = step_named(step_name), load_context(pipeline, root)
-    handover.receive(ctx.paths.root, lock, step.deps(ctx.paths), step.outs(ctx.paths))
+    handover.receive(ctx.paths.root, lock, step.handed_over(ctx.paths), step.outs(ctx.paths))
     state = _as_task(step, ctx)(step_name, pipeline, str(ctx.paths.root), return_state=True)
     if state.is_completed():
         _publish_lock(handover.send(ctx.paths.root, step.outs(ctx.paths)))
