@@ -29,4 +29,5 @@ def test_a_worker_pulls_what_earlier_steps_made_and_nothing_of_the_machines_own(
 
     assert step_named("ingest").handed_over(paths) == []  # incoming/ lives on the machine, not in the remote
     assert step_named("validate").handed_over(paths) == [paths.raw]
+    assert step_named("promote").handed_over(paths) == [paths.prepared, paths.model_version]  # a file of evaluate's reports
     assert step_named("train").handed_over(paths) == [paths.prepared, paths.search("tune"), paths.search("nas")]

@@ -43,8 +43,8 @@ class Step:
     def handed_over(self, paths: PipelinePaths) -> list[Path]:
         """The deps another step makes: what a worker on another machine pulls from the DVC
         remote before running this one (the rest, such as incoming/, is the machine's own)."""
-        made = {out for step in STAGES for out in step.outs(paths)}
-        return [dep for dep in self.deps(paths) if dep in made]
+        made = [out for step in STAGES for out in step.outs(paths)]
+        return [dep for dep in self.deps(paths) if any(dep == out or out in dep.parents for out in made)]
 
     def placement(self, ctx: Context) -> tuple[str, float]:
         """(pool, timeout in seconds): the catalog's, overridden in params.yaml; a step that
