@@ -12,7 +12,7 @@ export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: run vision transfer drift-demo test test-all bench setup system-packages clean
+.PHONY: run vision transfer drift-demo distributed test test-all bench setup system-packages clean
 
 ## run: the quickstart pipeline end to end through DVC (PIPELINE=vision for Fashion-MNIST)
 run: $(VENV)/.installed system-packages
@@ -40,6 +40,11 @@ transfer: $(VENV)/.installed system-packages
 drift-demo: $(VENV)/.installed system-packages
 	$(BIN)/python demos/drift_demo.py
 
+## distributed: the distributed form on this machine (PostgreSQL, MLflow and Prefect servers, two
+## clones as two machines with their workers): a scheduled training run and a 4-worker study
+distributed: $(VENV)/.installed system-packages
+	$(BIN)/python -m mastery.localstack
+
 ## test: the default (fast) test suite
 test: $(VENV)/.installed system-packages
 	$(BIN)/pytest
@@ -62,12 +67,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt web/package-lock.json web/dvc
 	touch $@
 
 ## system-packages: from Debian where apt is available, whichever is missing: Fashion-MNIST,
-## Chromium (the browser tests) and npm (web/)
+## Chromium (the browser tests), npm (web/) and PostgreSQL (the distributed form)
 system-packages:
 	@missing=""; \
 	test -d $(FASHION_MNIST) || missing="$$missing dataset-fashion-mnist"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && apt-get install -y -qq $$missing; \
 	fi

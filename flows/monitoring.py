@@ -46,9 +46,10 @@ def admit_task(pipeline: str, root: str, files: list[str]) -> list[str]:
 
 @flow(name="mastery-drift", log_prints=True)
 def drift_flow(pipeline: str = "quickstart", root: str = ".", since: str | None = None,
-               new_data: list[str] | None = None, files: list[str] | None = None) -> dict:
+               new_data: list[str] | None = None, files: list[str] | None = None, dispatch: bool = False) -> dict:
     """Monitor the prediction log from `since` (or `files`); on drift, admit `new_data` and
-    run the training flow. Returns the verdict and, after a retrain, the gate's decision."""
+    run the training flow (`dispatch`: each step on its pool's workers, as the scheduled
+    deployment does). Returns the verdict and, after a retrain, the gate's decision."""
     state = monitor_task(pipeline, root, since, files, return_state=True)
     if state.is_failed():
         return Failed(message=state.message)
@@ -59,10 +60,12 @@ def drift_flow(pipeline: str = "quickstart", root: str = ".", since: str | None 
     if not check["drift"]:
         return outcome
     admitted = admit_task(pipeline, root, new_data) if new_data else []
-    trained = training_flow(pipeline, root, return_state=True)
+    trained = training_flow(pipeline, root, dispatch, return_state=True)
     if trained.is_failed():
         return Failed(message=f"drift, then the retrain failed: {trained.message}")
     steps = trained.result()  # a step DVC showed done ran nothing: None
+    if dispatch:  # the steps' results stay on their workers: their states, the decision in MLflow
+        return outcome | {"retrained": steps["train"] != "Cached", "new_data": admitted, "steps": steps}
     if steps["train"] is None:
         print(f"drift, but nothing new to train on: add labelled batches to incoming/{pipeline}/ (--new-data)")
         return outcome | {"new_data": admitted}

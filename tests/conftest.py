@@ -166,3 +166,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_urls():
+    """A real PostgreSQL on 127.0.0.1 for the session (Debian's binaries), one database per engine."""
+    from mastery.localstack import postgres
+
+    with postgres() as urls:
+        yield urls

@@ -290,3 +290,38 @@ def flow_search(
 
         record = search_flow(pipeline, kind, workers)
     console.print_json(json.dumps(record, default=str))
+
+
+@app.command()
+def deploy() -> None:
+    """Register the work pools and deployments (flows/deployments.py) on PREFECT_API_URL's server."""
+    from pathlib import Path
+
+    from mastery.config import load_params
+
+    with _reported("deploy"):
+        from flows.deployments import deploy as register
+
+        names = register(load_params(), Path.cwd())
+    for name in names:
+        console.print(f"deployed {name}", highlight=False)
+
+
+@app.command()
+def worker(
+    pool: str = typer.Option(..., "--pool", help="cpu | gpu"),
+    gpu: int = typer.Option(None, "--gpu", help="The device a gpu worker's runs use (CUDA_VISIBLE_DEVICES)."),
+) -> None:
+    """A Prefect process worker for a pool, running flows in this clone; Ctrl-C twice stops it."""
+    import os
+    from pathlib import Path
+
+    from mastery.errors import MasteryError
+
+    with _reported("worker"):
+        if pool not in ("cpu", "gpu"):
+            raise MasteryError(f"--pool must be cpu or gpu, not '{pool}'")
+        from flows.deployments import worker as command
+
+        argv, env = command(pool, Path.cwd(), gpu)
+    os.execve(argv[0], argv, env)

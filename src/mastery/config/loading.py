@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,13 @@ import yaml
 from mastery.config.schema import CandidateSpec, Distribution, Params, PipelineSpec, TrainConfig
 from mastery.config.strict import ConfigError, parse
 
+DEVICE_ENV = "MASTERY_DEVICE"  # set by a gpu worker (`mastery worker --pool gpu`) for the runs it takes
+
 
 def load_params(path: str | Path = "params.yaml") -> Params:
-    return parse(Params, _read_yaml(Path(path)), str(path))
+    params = parse(Params, _read_yaml(Path(path)), str(path))
+    device = os.environ.get(DEVICE_ENV)
+    return dataclasses.replace(params, device=device) if device else params
 
 
 def load_spec(name_or_path: str | Path, root: str | Path = ".") -> PipelineSpec:

@@ -58,6 +58,7 @@ class TrainConfig:
     init: InitName = "default"
     grad_clip: float | None = None  # max global grad norm
     max_batches: int | None = None  # cap per epoch: tiny test runs
+    processes: int = 1  # data-parallel processes (torch.distributed via torchrun); batch_size stays the global batch
     eval_batch_size: int = 2048
 
 
@@ -254,6 +255,38 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When a deployment runs by itself: a cron line, or every `interval_seconds`."""
+
+    cron: str | None = None
+    interval_seconds: float | None = None
+    timezone: str = "UTC"
+    max_scheduled_runs: int | None = None  # how many runs it keeps scheduled ahead (Prefect's default if unset)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a step runs and how long it may take; unset fields keep the catalog's."""
+
+    pool: Literal["cpu", "gpu"] | None = None
+    timeout_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class OrchestrationConfig:
+    """The Prefect door's deployments (`flows/deployments.py`, `mastery deploy`)."""
+
+    pools: tuple[Literal["cpu", "gpu"], ...] = ("cpu",)  # the work pools there are; a gpu step runs on cpu without one
+    # runs at once per pool; a training run holds a cpu slot while its steps run: leave room for them
+    concurrency: dict[str, int] = field(default_factory=lambda: {"cpu": 4, "gpu": 1})
+    steps: dict[str, Placement] = field(default_factory=dict)  # step name -> override of the catalog's placement
+    training: Schedule = field(default_factory=lambda: Schedule(cron="0 2 * * *"))  # nightly, per pipeline
+    monitoring: Schedule = field(default_factory=lambda: Schedule(cron="0 * * * *"))  # hourly
+    monitoring_window: str = "1h"  # the served traffic each scheduled drift check judges: match the schedule
+    late_after_minutes: float = 60.0  # a scheduled run no worker took this long is cancelled
+
+
+@dataclass(frozen=True)
 class Params:
     pipelines: tuple[str, ...]
     monitored: tuple[str, ...] = ()  # pipelines whose served traffic `dvc repro` reports on (monitor@<name>)
@@ -262,3 +295,4 @@ class Params:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
+    orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)

@@ -17,13 +17,13 @@ from mastery.errors import MasteryError
 from mastery.search.results import RECORD
 from mastery.search.searches import SEARCHES, Search
 from mastery.search.study import (
-    TrialClaim,
     budget_left,
     finished,
     open_storage,
     redacted,
     storage_url,
     study_name,
+    trial_claim,
     trial_counts,
 )
 from mastery.search.tracking import close_study_run, mark_stale_run, study_run
@@ -87,7 +87,7 @@ def work(root: str, pipeline: str, kind: str, worker: int = 0, deadline: float |
     search = SEARCHES[kind](ctx)
     study = open_study(ctx, search, ctx.params.seed + worker, created=True)  # distinct seeds: no duplicate draws
     objective = search.objective(PreparedData.load(ctx.paths.prepared), study.user_attrs["mlflow_run_id"])
-    claim = TrialClaim(ctx.paths.studies / f"{study.study_name}.lock")
+    claim = trial_claim(ctx, search.config, study.study_name)
     try:
         while not _past(deadline):
             claim.acquire()
@@ -102,7 +102,7 @@ def work(root: str, pipeline: str, kind: str, worker: int = 0, deadline: float |
         claim.close()
 
 
-def _released(claim: TrialClaim, objective: Callable) -> Callable:
+def _released(claim, objective: Callable) -> Callable:
     """The objective, releasing the claim first: by then Optuna has created the trial."""
 
     def run(trial):

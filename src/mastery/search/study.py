@@ -84,12 +84,20 @@ def budget_left(study, trials: int) -> bool:
     return counts["COMPLETE"] + counts["PRUNED"] + counts["RUNNING"] < trials
 
 
-class TrialClaim:
+def trial_claim(ctx: Context, config: SearchConfig, study: str):
+    """What makes the budget check and the trial's creation one step for all workers: a file
+    lock on one machine (SQLite), a PostgreSQL advisory lock across machines."""
+    url = storage_url(ctx, config)
+    if url.startswith("postgresql"):
+        return DatabaseClaim(url, study)
+    return FileClaim(ctx.paths.studies / f"{study}.lock")
+
+
+class FileClaim:
     """A file lock held from the budget check until Optuna has created the trial.
 
-    Without it two workers can both see one trial left and both start one. The lock covers
-    workers on one machine (the default SQLite store); across machines the overshoot is at
-    most one trial per extra worker.
+    Without it two workers can both see one trial left and both start one. It covers the
+    workers of one machine; `DatabaseClaim` those of many.
     """
 
     def __init__(self, path: Path):
@@ -109,3 +117,38 @@ class TrialClaim:
     def close(self) -> None:
         self.release()
         self._file.close()
+
+
+class DatabaseClaim:
+    """The same claim as a PostgreSQL session advisory lock keyed by the study: workers on any
+    machine wait for it, and the server lets it go if its holder dies (a killed worker never
+    leaves it held)."""
+
+    def __init__(self, url: str, study: str):
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        self._engine = create_engine(url, poolclass=NullPool)  # one connection, this claim's own
+        self._connection = self._engine.connect()
+        self._key = int(hashlib.sha256(study.encode()).hexdigest()[:15], 16)  # fits a signed bigint
+        self._held = False
+
+    def acquire(self) -> None:
+        self._execute("SELECT pg_advisory_lock(:key)")
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._execute("SELECT pg_advisory_unlock(:key)")
+            self._held = False
+
+    def close(self) -> None:
+        self.release()
+        self._connection.close()
+        self._engine.dispose()
+
+    def _execute(self, sql: str) -> None:
+        from sqlalchemy import text
+
+        self._connection.execute(text(sql), {"key": self._key})
+        self._connection.commit()

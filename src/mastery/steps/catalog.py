@@ -32,11 +32,28 @@ class Step:
     outs: Callable[[PipelinePaths], list[Path]]
     retries: int = 0  # for failures that may not recur (a locked store, a busy disk)
     always_changed: bool = False  # reads live state no file records (the prediction log): never done
+    pool: str = "cpu"  # the work pool that runs it: train, tune and nas want the gpu one
+    timeout_minutes: float = 60.0
 
     @property
     def run(self) -> Callable[[Context], dict]:
         module = __import__(f"mastery.steps.{self.module}", fromlist=[self.name])
         return getattr(module, self.name)
+
+    def handed_over(self, paths: PipelinePaths) -> list[Path]:
+        """The deps another step makes: what a worker on another machine pulls from the DVC
+        remote before running this one (the rest, such as incoming/, is the machine's own)."""
+        made = [out for step in STAGES for out in step.outs(paths)]
+        return [dep for dep in self.deps(paths) if any(dep == out or out in dep.parents for out in made)]
+
+    def placement(self, ctx: Context) -> tuple[str, float]:
+        """(pool, timeout in seconds): the catalog's, overridden in params.yaml; a step that
+        wants a pool the deployment has not got runs on cpu."""
+        orchestration = ctx.params.orchestration
+        override = orchestration.steps.get(self.name)
+        pool = (override and override.pool) or self.pool
+        timeout = (override and override.timeout_minutes) or self.timeout_minutes
+        return (pool if pool in orchestration.pools else "cpu"), timeout * 60
 
     def stage(self, ctx: Context) -> str:
         return lockfile.stage_address(self.name, ctx.spec.name)
@@ -71,13 +88,15 @@ STEPS = (
     Step("prepare", "prepare", ("data/prepare.py", "modalities"), ("seed",), ("split",),
          deps=lambda p: [p.raw, p.validation], outs=lambda p: [p.prepared]),
     Step("tune", "tune", ("search", "models", "modalities", "tasks", "training"), ("seed", "deterministic", "device"),
-         ("task", "train", "candidates", "tune"), deps=lambda p: [p.prepared], outs=lambda p: [p.search("tune")]),
+         ("task", "train", "candidates", "tune"), deps=lambda p: [p.prepared], outs=lambda p: [p.search("tune")],
+         pool="gpu", timeout_minutes=240),
     Step("nas", "nas", ("search", "models", "modalities", "tasks", "training", "evaluation/cost.py"),
          ("seed", "deterministic", "device"), ("task", "train", "nas"),
-         deps=lambda p: [p.prepared], outs=lambda p: [p.search("nas")]),
+         deps=lambda p: [p.prepared], outs=lambda p: [p.search("nas")], pool="gpu", timeout_minutes=480),
     Step("train", "train", ("models", "modalities", "tasks", "training"), ("seed", "deterministic", "device"),
          ("task", "train", "candidates", "tune", "nas"),
-         deps=lambda p: [p.prepared, p.search("tune"), p.search("nas")], outs=lambda p: [p.models], retries=1),
+         deps=lambda p: [p.prepared, p.search("tune"), p.search("nas")], outs=lambda p: [p.models], retries=1,
+         pool="gpu", timeout_minutes=480),
     Step("evaluate", "evaluate", ("evaluation", "modalities", "tasks"), (), ("task", "selection_metric", "registered_model"),
          deps=lambda p: [p.prepared, p.models],
          outs=lambda p: [p.reports, p.metrics, p.plots / "learning_curve.csv", p.plots / "figures"],

@@ -12,6 +12,7 @@ from mastery.evaluation.cost import count_parameters
 from mastery.models.artifact import WEIGHTS, save_trained
 from mastery.steps.catalog import CODE, step_named
 from mastery.steps.context import Context
+from mastery.steps.data_parallel import fit_data_parallel
 from mastery.steps.records import write_json
 from mastery.tracking import lineage
 from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten, set_note_section
@@ -57,7 +58,11 @@ def train_candidate(
             fingerprint=fingerprint,
             name=f"{ctx.spec.name}/{candidate.name}",
         )
-        history = trainer.fit(data.splits["train"], data.splits["val"])
+        if candidate.train.processes > 1:
+            fit_data_parallel(ctx, candidate, trainer, run.info.run_id, fingerprint)
+        else:
+            trainer.fit(data.splits["train"], data.splits["val"])
+        history = trainer.history
         best = trainer.best_record()
         mlflow.log_metrics({k: v for k, v in best.items() if k != "epoch"} | {"kept_epoch": best["epoch"]})
         out = ctx.paths.candidate(candidate.name)

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from mastery.config import TrainConfig
 from mastery.errors import MasteryError
 from mastery.tasks.base import Batch, Sums, Task
-from mastery.training import checkpoint
+from mastery.training import checkpoint, distributed
 from mastery.training.callbacks import Callback
 from mastery.training.device import CPU, autocast
 from mastery.training.init import initialize
@@ -59,6 +59,8 @@ class Trainer:
         self.fingerprint = fingerprint  # a checkpoint resumes only the run it was made by
         initialize(model, config.init)
         self.model = model.to(device)
+        self.world = distributed.current_world()  # one process, or this rank of a data-parallel run
+        self.stepped = distributed.wrap(self.model, self.world, device)  # what the step calls
         self.optimizers = {name: build_optimizer(self._players(name), config.optimizer, backbone_lr_scale)
                            for name in task.optimizers}
         self.transform = task.train_transform(config)
@@ -132,14 +134,16 @@ class Trainer:
         totals: Sums = {}
         units = 0
         for batch in self.task.train_batches(train, self.config.batch_size, batches, self.shuffle_rng):
+            batch = distributed.share(batch, self.world)
             if self.transform is not None:
                 batch = self.transform(batch, self.augment_rng)
             with autocast(self.device):
-                sums, count = self.task.training_step(self.model, batch, self._step)
+                sums, count = self.task.training_step(self.stepped, batch, self._step)
             _accumulate(totals, sums)
             units += count
             for callback in self.callbacks:
                 callback.on_batch_end(self)
+        totals, units = distributed.reduce(totals, units, self.world, self.device)
         return {k: v.item() / units for k, v in totals.items()}
 
     def _step(self, optimizer: str, loss: Tensor) -> None:
@@ -152,6 +156,14 @@ class Trainer:
             nn.utils.clip_grad_norm_(self._players(optimizer).parameters(), self.config.grad_clip)
         chosen.step()
         self.schedules[optimizer].after_batch()
+
+    def adopt(self, history: list[dict], weights: dict[str, Tensor]) -> None:
+        """Take over a fit made elsewhere (the ranks of a data-parallel run): its history and
+        the weights it kept."""
+        self.history = history
+        self.model.load_state_dict(weights)
+        values = [record[self.monitor] for record in history]
+        self.best_value = max(values) if self.mode == "maximize" else min(values)
 
     def best_record(self) -> dict:
         """The history record of the epoch whose weights the trainer keeps."""
@@ -185,7 +197,8 @@ class Trainer:
             self.stop = bool(early) and self.bad_epochs >= early.patience
 
     def _save_checkpoint(self, epoch: int) -> None:
-        if self.checkpoint_dir is None:
+        if self.checkpoint_dir is None or not self.world.is_main:
+            distributed.barrier(self.world)  # the others wait for rank 0's checkpoint
             return
         groups = {"model": self.model.state_dict(), "best": self.best_state, "rng": {
             "torch": torch.get_rng_state(),
@@ -207,6 +220,7 @@ class Trainer:
             "stop": self.stop,
         }
         checkpoint.save_checkpoint(self.checkpoint_dir, f"epoch-{epoch:04d}", groups, state)
+        distributed.barrier(self.world)
 
     def _restore(self) -> int:
         """Load the last checkpoint of this same run; return the epoch it completed (0 if none)."""

@@ -1,0 +1,158 @@
+"""`mastery deploy` on a real Prefect server: schedules fire, a redeploy duplicates no run and
+keeps a paused schedule paused, and every step lands on its pool."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import edit_yaml
+from flows.deployments import deploy
+
+from mastery.config import load_params
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """`prefect server start` on a free 127.0.0.1 port, its scheduler looking every second."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
+                        "PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS": "1",
+                        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": ""}
+    server = subprocess.Popen([Path(sys.executable).with_name("prefect"), "server", "start", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_healthy(url, server)
+        yield url
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "prefect server exited"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"no Prefect server at {url} after {timeout_s} s")
+
+
+@pytest.fixture
+def deployed(project, prefect_server, monkeypatch):
+    """The project's deployments on the server, the training schedule every 30 minutes."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    edit_yaml(project / "params.yaml", lambda p: p.update(
+        pipelines=["quickstart"], monitored=["quickstart"], orchestration={"pools": ["cpu", "gpu"], "training": {"interval_seconds": 1800}}))
+    return deploy(load_params(project / "params.yaml"), project)
+
+
+def scheduled_starts(deployment_name: str) -> list:
+    """The expected start times of `flow/name`'s scheduled runs."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(deployment_name)
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["SCHEDULED"]))))
+    return [run.expected_start_time for run in runs]
+
+
+def wait_for(predicate, timeout_s: float = 30):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.5)
+    raise TimeoutError("condition not met")
+
+
+def test_deployments_land_on_their_pools(deployed):
+    from prefect.client.orchestration import get_client
+
+    assert sorted(deployed) == ["mastery-drift/quickstart", "mastery-search/quickstart-tune", "mastery-step/cpu",
+                                "mastery-step/gpu", "mastery-training/quickstart"]
+    with get_client(sync_client=True) as client:
+        pools = {d: client.read_deployment_by_name(d).work_pool_name for d in deployed}
+        assert {client.read_work_pool(p).name: client.read_work_pool(p).concurrency_limit for p in ("cpu", "gpu")} \
+            == {"cpu": 4, "gpu": 1}
+        training = client.read_deployment_by_name("mastery-training/quickstart")
+        drift = client.read_deployment_by_name("mastery-drift/quickstart")
+    assert pools == {"mastery-drift/quickstart": "cpu", "mastery-search/quickstart-tune": "gpu", "mastery-step/cpu": "cpu", "mastery-step/gpu": "gpu",
+                     "mastery-training/quickstart": "cpu"}
+    assert training.parameters == {"pipeline": "quickstart", "dispatch": True}
+    assert training.global_concurrency_limit.limit == 1  # one run of a pipeline at a time
+    assert drift.parameters == {"pipeline": "quickstart", "since": "1h", "dispatch": True}
+    assert [s.schedule.cron for s in drift.schedules] == ["0 * * * *"]  # hourly
+    assert training.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ $MASTERY_ROOT }}"
+
+
+def test_a_schedule_fires_and_redeploying_neither_duplicates_nor_unpauses(deployed, project):
+    from prefect.client.orchestration import get_client
+
+    training = "mastery-training/quickstart"
+    first = wait_for(lambda: scheduled_starts(training))  # the scheduler made runs of the schedule
+    params = load_params(project / "params.yaml")
+    for _ in range(2):
+        deploy(params, project)
+    time.sleep(3)  # three scheduler loops
+    again = scheduled_starts(training)
+    assert set(first) <= set(again) and not [t for t, n in Counter(again).items() if n > 1]
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(training)
+        (schedule,) = deployment.schedules
+        client.update_deployment_schedule(deployment.id, schedule.id, active=False)  # paused in the UI
+    wait_for(lambda: not scheduled_starts(training))  # pausing drops the runs it had scheduled
+    deploy(params, project)
+    time.sleep(3)
+    with get_client(sync_client=True) as client:
+        (after,) = client.read_deployment_by_name(training).schedules
+    assert (after.id, after.active) == (schedule.id, False) and scheduled_starts(training) == []
+
+
+@pytest.mark.slow  # Prefect evaluates a proactive trigger about once a minute
+def test_a_run_no_worker_takes_is_cancelled_once_it_has_been_late_too_long(project, prefect_server, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)  # before Prefect is imported: it reads settings then
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    edit_yaml(project / "params.yaml", lambda p: p.update(
+        pipelines=["quickstart"], monitored=["quickstart"], orchestration={"pools": ["cpu", "gpu"], "late_after_minutes": 0.2}))  # Prefect's least: 10 s
+    deploy(load_params(project / "params.yaml"), project)
+    with get_client(sync_client=True) as client:
+        gpu_step = client.read_deployment_by_name("mastery-step/gpu")  # no gpu worker is up
+        due = Scheduled(scheduled_time=datetime.now(UTC) - timedelta(minutes=1))
+        run = client.create_flow_run_from_deployment(gpu_step.id, state=due,
+                                                     parameters={"step_name": "train", "pipeline": "quickstart"})
+
+        def state() -> str:
+            return client.read_flow_run(run.id).state.name
+
+        assert wait_for(lambda: state() == "Late", timeout_s=60)
+        assert wait_for(lambda: state() == "Cancelled", timeout_s=90)
