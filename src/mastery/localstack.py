@@ -152,7 +152,7 @@ def demo(repo: Path, out: Path, tiny: bool = False, trials: int = 8, keep: bool 
         workers = [_spawn(machine, env, "worker", "--pool", "cpu") for machine in machines]
         try:
             training = _first_scheduled_run(api, "quickstart")  # mastery-training/quickstart
-            study = _study_on_both(machines, env)
+            study = _study_on_both(machines, env, budget=2 * trials)
         finally:
             for worker in workers:
                 stop(worker)
@@ -249,10 +249,18 @@ def _registry(mlflow_url: str) -> dict:
             for model in client.search_registered_models()}
 
 
-def _study_on_both(machines: list[Path], env: dict) -> dict:
-    """`mastery tune --workers 2` on both machines at once; one worker SIGKILLed mid-trial."""
+def _study_on_both(machines: list[Path], env: dict, budget: int) -> dict:
+    """`mastery tune --workers 2` on both machines at once; one worker SIGKILLed mid-trial.
+    The training run's tune step already finished the study, so its budget is raised to
+    `budget` first: the same study continues (its finished trials stay) on four workers."""
     import optuna
+    import yaml
 
+    for machine in machines:
+        spec_path = machine / "pipelines" / "quickstart.yaml"
+        spec = yaml.safe_load(spec_path.read_text())
+        spec["tune"]["trials"] = budget
+        spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
     searches = [_spawn(machine, env, "tune", "--pipeline", "quickstart", "--workers", "2") for machine in machines]
     victim = _kill_a_worker_mid_trial(searches[0], env["MASTERY_STUDY_STORAGE"])
     for search in searches:
@@ -260,7 +268,7 @@ def _study_on_both(machines: list[Path], env: dict) -> dict:
     _mastery(machines[0], env, "tune", "--pipeline", "quickstart")  # the killed machine's rerun writes its result
     (summary,) = optuna.get_all_study_summaries(env["MASTERY_STUDY_STORAGE"])
     trials = optuna.load_study(study_name=summary.study_name, storage=env["MASTERY_STUDY_STORAGE"]).trials
-    return {"study": summary.study_name, "killed_worker_pid": victim,
+    return {"study": summary.study_name, "budget": budget, "killed_worker_pid": victim,
             "trials": [{"number": t.number, "state": t.state.name, "retry_of": t.system_attrs.get("failed_trial")}
                        for t in trials]}
 
