@@ -282,7 +282,7 @@ def _kill_a_worker_mid_trial(search: subprocess.Popen, storage: str, timeout_s: 
         summaries = optuna.get_all_study_summaries(storage) if _has_tables(storage) else []
         if summaries:
             states = [t.state.name for t in optuna.load_study(study_name=summaries[0].study_name, storage=storage).trials]
-            children = _children(search.pid)
+            children = _trial_workers(search.pid)
             if "COMPLETE" in states and "RUNNING" in states and children:
                 os.kill(children[0], 9)
                 return children[0]
@@ -300,8 +300,9 @@ def _has_tables(storage: str) -> bool:
         engine.dispose()
 
 
-def _children(pid: int) -> list[int]:
-    result = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+def _trial_workers(pid: int) -> list[int]:
+    """The search's spawned worker processes (not multiprocessing's resource tracker)."""
+    result = subprocess.run(["pgrep", "-P", str(pid), "-f", "spawn_main"], capture_output=True, text=True, check=False)
     return [int(p) for p in result.stdout.split()]
 
 
