@@ -40,13 +40,15 @@ def log_and_register(model: nn.Module, trained_dir: Path, inputs: dict[str, np.n
 
 
 def _signature(inputs: dict[str, np.ndarray], dynamic: dict[str, dict[int, str]]):
-    """Named tensor inputs, -1 where a dimension varies: pt2 needs it given for several inputs,
-    and traces every -1 as dynamic (a sentence's length as well as the batch)."""
+    """Tensor inputs, -1 where a dimension varies: pt2 needs it given for several inputs, and
+    traces every -1 as dynamic (a sentence's length as well as the batch). One input stays
+    unnamed, so pyfunc takes a bare array (MLflow's torch flavour refuses a dict)."""
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
     return ModelSignature(inputs=Schema([
-        TensorSpec(array.dtype, tuple(-1 if axis in dynamic.get(key, {}) else size for axis, size in enumerate(array.shape)), key)
+        TensorSpec(array.dtype, tuple(-1 if axis in dynamic.get(key, {}) else size for axis, size in enumerate(array.shape)),
+                   key if len(inputs) > 1 else None)
         for key, array in inputs.items()]))
 
 
