@@ -41,6 +41,7 @@ def text_project(project):
     return project
 
 
+@pytest.mark.slow  # about 4 CPU minutes: MR's 12,808 texts go through validate, prepare and parity
 def test_every_step_runs_and_the_tokenizer_travels_with_the_model(text_project):
     ctx = load_context("text")
     for step in (ingest, validate, prepare, tune, train):
