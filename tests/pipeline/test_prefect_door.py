@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import corrupt_fashion_labels, dvc, edit_yaml, ran
+from conftest import corrupt_fashion_labels, dvc, edit_yaml, ran, sentence_copied_from_test_into_train, write_corpus
 from flows.training import training_flow
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
@@ -119,6 +119,17 @@ def test_failed_validation_fails_the_flow_with_the_named_cause(dvc_project, tmp_
     assert message.startswith("validate@vision: fashion_mnist")
     assert "column 'label'" in message and "expect_column_values_to_be_in_set" in message
     assert "Traceback" not in message
+
+
+def test_a_test_sentence_in_train_fails_the_text_flow_at_validate(project, tmp_path_factory):
+    corpus = write_corpus(sentence_copied_from_test_into_train, tmp_path_factory.mktemp("mr"))
+    edit_yaml(project / "params.yaml", lambda p: p["sources"].update(rotten_tomatoes=str(corpus)))
+    state = training_flow("text", str(project), return_state=True)
+    assert state.is_failed()
+    assert task_states(state) == {"ingest": "Completed", "validate": "Failed"}
+    assert state.message.startswith("validate@text: mr: 1 expectation(s) failed")
+    assert "column 'splits_with_hash'" in state.message and "Traceback" not in state.message
+    assert MlflowClient().search_registered_models() == []
 
 
 def test_search_flow_runs_its_workers_as_concurrent_tasks(project):

@@ -16,6 +16,7 @@ from mastery.config.schema import (
     SearchConfig,
     SplitConfig,
     TrackingConfig,
+    TokenizerConfig,
     TrainConfig,
     TuneConfig,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "SearchConfig",
     "SplitConfig",
     "TrackingConfig",
+    "TokenizerConfig",
     "TrainConfig",
     "TuneConfig",
     "load_params",

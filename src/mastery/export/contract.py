@@ -5,7 +5,9 @@ A server builds its request schema, input checks and postprocessing from this al
 new track's model serves without server changes. Shape entries that are strings name a
 symbolic (dynamic) dimension, e.g. `"batch"`; `min`/`max` bound the values of an input;
 `classes` exist only for classifiers; `profile` names the modality whose per-sample profile
-(`mastery.modalities`) the prediction log records. The task writes it (`Task.contract`).
+(`mastery.modalities`) the prediction log records; `tokenizer`, for models of text, is the
+tokenizer they were trained with (`tokenizers.Tokenizer.from_str`), so a client or server
+turns text into token ids as training did. The task writes it (`Task.contract`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Contract:
     outputs: tuple[TensorSpec, ...]
     classes: tuple[str, ...] | None = None
     profile: str | None = None
+    tokenizer: str | None = None  # text: the Hugging Face tokenizer JSON that makes `tokens` from text
 
     def to_json(self) -> str:
         """Compact JSON; optional fields that are unset are left out."""

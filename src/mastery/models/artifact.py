@@ -1,8 +1,11 @@
 """A trained model on disk: safetensors weights plus the JSON that rebuilds it.
 
 `model.json` holds what `build_trained` needs: the family and its params, the dimensions
-the data and task give it (input shape or vocabulary, classes, horizon), and for images
-the statistics its standardisation layer carries. Nothing on disk is unpickled.
+the data and task give it (input shape or vocabulary, classes, horizon), for images the
+statistics its standardisation layer carries. A model of text reads token ids that mean
+nothing without the tokenizer that made them: it lies beside the weights (`tokenizer.json`,
+Hugging Face `tokenizers`' own format), so wherever the model goes (MLflow's `eager/`, export's
+serving contract) the tokenizer goes too. Nothing on disk is unpickled.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from mastery.errors import MasteryError
 from mastery.models.registry import build_model
 from mastery.models.standardize import Standardized
 
-WEIGHTS, META = "model.safetensors", "model.json"
+WEIGHTS, META, TOKENIZER = "model.safetensors", "model.json", "tokenizer.json"
 
 
 def model_meta(candidate: str, family: str, params: dict, task, stats: dict) -> dict:
@@ -28,6 +31,8 @@ def model_meta(candidate: str, family: str, params: dict, task, stats: dict) -> 
             "dims": stats["dims"] | task.model_dims(stats)}
     if stats["modality"] == "image":
         meta |= {"mean": stats["mean"], "std": stats["std"]}
+    if "tokenizer" in stats:
+        meta["tokenizer"] = stats["tokenizer"]
     return meta
 
 
@@ -40,6 +45,9 @@ def build_trained(meta: dict) -> nn.Module:
 def save_trained(directory: Path, model: nn.Module, meta: dict) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     save_weights(directory / WEIGHTS, model.state_dict())
+    meta = dict(meta)
+    if "tokenizer" in meta:
+        (directory / TOKENIZER).write_text(meta.pop("tokenizer"))
     (directory / META).write_text(json.dumps(meta, indent=2) + "\n")
 
 
@@ -48,6 +56,8 @@ def load_trained(directory: Path) -> tuple[nn.Module, dict]:
     if not (directory / META).is_file():
         raise MasteryError(f"{directory}: no trained model; run `mastery train` first")
     meta = json.loads((directory / META).read_text())
+    if (directory / TOKENIZER).is_file():
+        meta["tokenizer"] = (directory / TOKENIZER).read_text()
     model = build_trained(meta)
     model.load_state_dict(load_file(directory / WEIGHTS))
     return model.eval(), meta

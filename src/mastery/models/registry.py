@@ -7,15 +7,24 @@ from collections.abc import Callable
 from torch import nn
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
+_MODALITIES: dict[str, str] = {}  # model name -> the modality whose inputs it reads
 
 
-def register_model(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    """Register a builder under its function name; a duplicate name is a bug, not an override."""
-    name = builder.__name__
-    if name in _MODELS:
-        raise ValueError(f"model '{name}' is already registered")
-    _MODELS[name] = builder
-    return builder
+def register_model(builder: Callable[..., nn.Module] | None = None, *, modality: str = "image"):
+    """Register a builder under its function name; a duplicate name is a bug, not an override.
+
+    Bare (`@register_model`) for a model of images; `@register_model(modality="text")` for
+    one that reads another modality's inputs, so zoo tests and `mastery models` build each
+    family for inputs it can read.
+    """
+    def register(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        name = builder.__name__
+        if name in _MODELS:
+            raise ValueError(f"model '{name}' is already registered")
+        _MODELS[name], _MODALITIES[name] = builder, modality
+        return builder
+
+    return register if builder is None else register(builder)
 
 
 def build_model(name: str, **params) -> nn.Module:
@@ -29,11 +38,12 @@ def build_model(name: str, **params) -> nn.Module:
         raise TypeError(f"model '{name}': {error}") from error
 
 
-def list_models() -> list[str]:
+def list_models(modality: str | None = None) -> list[str]:
+    """The registered names, or those of one modality's models."""
     _load_families()
-    return sorted(_MODELS)
+    return sorted(name for name in _MODELS if modality in (None, _MODALITIES[name]))
 
 
 def _load_families() -> None:
     # each module registers its builders on import
-    from mastery.models import alexnet, convnet, efficientnet, lenet, mlp, resnet, vgg, vit  # noqa: F401
+    from mastery.models import alexnet, convnet, efficientnet, ensemble, lenet, mlp, ngram, resnet, rnn, vgg, vit  # noqa: F401

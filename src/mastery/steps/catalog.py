@@ -85,7 +85,7 @@ STEPS = (
          deps=lambda p: [p.incoming.parent], outs=lambda p: [p.raw], retries=2),
     Step("validate", "validate", ("validation", "modalities", "offline_assets.py"), (), ("dataset",),
          deps=lambda p: [p.raw], outs=lambda p: [p.validation]),
-    Step("prepare", "prepare", ("data/prepare.py", "modalities"), ("seed",), ("split",),
+    Step("prepare", "prepare", ("data/prepare.py", "modalities"), ("seed",), ("split", "tokenizer"),
          deps=lambda p: [p.raw, p.validation], outs=lambda p: [p.prepared]),
     Step("tune", "tune", ("search", "models", "modalities", "tasks", "training"), ("seed", "deterministic", "device"),
          ("task", "train", "candidates", "tune"), deps=lambda p: [p.prepared], outs=lambda p: [p.search("tune")],

@@ -118,5 +118,5 @@ def _register(ctx: Context, name: str, data: PreparedData, scored: dict):
     example = {key: test[key][:5].numpy() for key in ctx.task.inputs}  # several rows: pt2 specialises a batch of one
     with mlflow.start_run(run_id=scored["run_id"]):
         return register_unless_known(
-            scored["model"], ctx.paths.candidate(name), example, ctx.spec.registered_model, tags
+            scored["model"], ctx.paths.candidate(name), example, ctx.spec.registered_model, tags, ctx.task.dynamic_dims()
         )

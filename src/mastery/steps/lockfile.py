@@ -19,7 +19,7 @@ def stage_address(step: str, pipeline: str) -> str:
 
 def is_done(root: Path, stage: str) -> bool:
     """True when DVC would skip `stage`: its deps, params and outputs match dvc.lock."""
-    if not _is_dvc_project(root):
+    if not _is_dvc_stage(root, stage):
         return False
     from dvc.repo import Repo
 
@@ -30,10 +30,11 @@ def is_done(root: Path, stage: str) -> bool:
 def record(root: Path, stage: str) -> None:
     """Write what `stage` read and wrote into dvc.lock, as `dvc repro` does after a command.
 
-    Nothing to do outside a DVC project, or when DVC itself runs the step (it sets
-    `DVC_STAGE` and records the stage once the command exits).
+    Nothing to do outside a DVC project, for a pipeline DVC does not run (an opt-in one left
+    out of params.yaml's `pipelines`), or when DVC itself runs the step (it sets `DVC_STAGE`
+    and records the stage once the command exits).
     """
-    if os.environ.get("DVC_STAGE") or not _is_dvc_project(root):
+    if os.environ.get("DVC_STAGE") or not _is_dvc_stage(root, stage):
         return
     from dvc.repo import Repo
 
@@ -42,5 +43,11 @@ def record(root: Path, stage: str) -> None:
         repo.commit(stage, force=True)
 
 
-def _is_dvc_project(root: Path) -> bool:
-    return (Path(root) / ".dvc").is_dir() and (Path(root) / "dvc.yaml").is_file()
+def _is_dvc_stage(root: Path, stage: str) -> bool:
+    """Whether `stage` is one of dvc.yaml's: its foreach stages run the pipelines params.yaml lists."""
+    if not ((Path(root) / ".dvc").is_dir() and (Path(root) / "dvc.yaml").is_file()):
+        return False
+    import yaml
+
+    pipelines = yaml.safe_load((Path(root) / "params.yaml").read_text()).get("pipelines") or []
+    return stage.partition("@")[2] in pipelines

@@ -54,13 +54,14 @@ class Task:
 
     def contract(self, stats: dict):
         """What a server needs to serve this task's model (`mastery.export.contract`): the
-        modality's inputs, the task's outputs, the classes, the profile to log."""
+        modality's inputs, the task's outputs, the classes, the profile to log, the tokenizer
+        where the data has one."""
         from mastery.export.contract import Contract
         from mastery.modalities import get_modality
 
         return Contract(task=self.name, inputs=get_modality(self.modality).input_specs(stats),
                         outputs=self.output_specs(stats), classes=tuple(stats["classes"]) or None,
-                        profile=self.modality)
+                        profile=self.modality, tokenizer=stats.get("tokenizer"))
 
     def output_specs(self, stats: dict) -> tuple:
         """The exported outputs, as `mastery.export.contract.TensorSpec`s."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mastery.tasks.base import Batch, Sums, Task, Transform
+from mastery.data.buckets import length_buckets, trim_padding
+from mastery.tasks.base import Batch, Sums, Task, Transform, take
 from mastery.tasks.metrics import Metric, MetricTable
 from mastery.tasks.registry import register_task
 
@@ -56,6 +58,19 @@ class Classification(Task):
             return None
         return lambda batch, generator: {**batch, "image": augment(batch["image"], generator)}
 
+    def train_batches(self, split: Batch, batch_size: int, batches: int, generator: torch.Generator) -> Iterator[Batch]:
+        """Texts in batches of about one length, each cut to its longest text (`mastery.data.buckets`)."""
+        if self.modality != "text":
+            yield from super().train_batches(split, batch_size, batches, generator)
+            return
+        for index in length_buckets(split["lengths"], batch_size, generator)[:batches]:
+            yield trim_padding(take(split, index))
+
+    def eval_batches(self, split: Batch, batch_size: int) -> Iterator[Batch]:
+        """In order (predictions line up with the split); texts cut to each batch's longest."""
+        batches = super().eval_batches(split, batch_size)
+        return map(trim_padding, batches) if self.modality == "text" else batches
+
     def score(self, outputs: Tensor, split: Batch, meta: dict):
         """Test scores from the model's logits on a split: accuracy, macro scores, per class."""
         from mastery.evaluation.scoring import ClassificationScores
@@ -64,7 +79,8 @@ class Classification(Task):
         return ClassificationScores(labels=split["label"].numpy(), probs=probs, class_names=list(meta["classes"]))
 
     def figures(self, model: nn.Module, scores, split: Batch, directory: Path) -> list[Path]:
-        """Confusion matrix and ROC curves; for images, where the model looks (Grad-CAM, attention)."""
+        """Confusion matrix and ROC curves; for images, where the model looks (Grad-CAM, attention);
+        for texts, how far back a recurrence carries the gradient (vanishing gradient)."""
         from mastery.evaluation.explain import save_explanations
         from mastery.evaluation.plots import plot_confusion_matrix, plot_roc
 
@@ -75,6 +91,11 @@ class Classification(Task):
         if self.modality == "image":
             explained = save_explanations(model, split["image"][:8], split["label"][:8], scores.class_names, directory)
             paths += [explained] if explained else []
+        if self.modality == "text":
+            from mastery.evaluation.gradient_flow import gradient_flow_figure
+
+            flow = gradient_flow_figure(model, split, directory / "gradient_flow.png")
+            paths += [flow] if flow else []
         return paths
 
     def model_dims(self, meta: dict) -> dict:
