@@ -1,6 +1,6 @@
 """What each door adds over plain library calls, on the same quickstart work, in one run.
 
-Doors, each run on a fresh copy of the project (dvc.yaml, params.yaml, .dvcignore,
+Doors, each run on a fresh copy of the project (dvc.yaml, params.yaml, .dvcignore, incoming/,
 pipelines/, src/, .dvc/, flows/, `git init`) with its own MLflow SQLite store and Prefect
 result storage, so every run starts from nothing and does the same seeded work:
 
@@ -61,7 +61,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PIPELINE = "quickstart"
-COPIED = ("dvc.yaml", "params.yaml", ".dvcignore", "pipelines", "src", ".dvc", "flows", "bin")
+COPIED = ("dvc.yaml", "params.yaml", ".dvcignore", "pipelines", "src", ".dvc", "flows", "bin", "incoming")
 QUIET = {
     "DO_NOT_TRACK": "true",
     "MLFLOW_DISABLE_TELEMETRY": "true",
