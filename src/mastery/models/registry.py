@@ -36,4 +36,4 @@ def list_models() -> list[str]:
 
 def _load_families() -> None:
     # each module registers its builders on import
-    from mastery.models import alexnet, convnet, efficientnet, lenet, mlp, resnet, vgg, vit  # noqa: F401
+    from mastery.models import alexnet, convnet, efficientnet, harmonic, lenet, linear_forecast, mlp, recurrent_forecast, resnet, vgg, vit  # noqa: F401

@@ -31,7 +31,7 @@ def log_and_register(model: nn.Module, trained_dir: Path, inputs: dict[str, np.n
     info = mlflow.pytorch.log_model(
         model.cpu().eval(),
         name="model",
-        input_example=next(iter(inputs.values())) if len(inputs) == 1 else inputs,
+        input_example=tuple(inputs.values()),  # pt2 takes the inputs in order (tokens, lengths), not by name
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
     )
     return mlflow.register_model(info.model_uri, name, tags=tags)

@@ -1,7 +1,7 @@
 """One generic trainer (textbook ch. 3-4) for every model family and task.
 
 The task owns the step (what feeds the model, the loss, the scores, batch transforms); the
-trainer owns the loop: epochs, named optimizers and their schedules, gradient clipping,
+trainer owns the loop: parts fitted in closed form first (epoch 0), then epochs, named optimizers and their schedules, gradient clipping,
 early stopping with best-weight restore, checkpoints and resume, callbacks, device and
 autocast. Data stays as named tensors on the device and is batched by index, validation
 runs in large batches under `inference_mode`, and scores are reduced on the device with one
@@ -93,6 +93,8 @@ class Trainer:
         start = self._restore() + 1 if resume else 1
         for callback in self.callbacks:
             callback.on_fit_start(self, self.config.epochs, batches)
+        if not self.history:
+            self._fit_closed_form(train, val)
         for epoch in range(start, self.config.epochs + 1):
             if self.stop:
                 break
@@ -108,6 +110,19 @@ class Trainer:
         """The learning rate of the first optimizer's next step."""
         return next(iter(self.schedules.values())).current_lr
 
+    def _fit_closed_form(self, train: Batch, val: Batch) -> None:
+        """Fit the parts of the model that are fitted, not trained (a module's
+        `fit_closed_form(split)`: a scikit-learn estimator, counts), on the whole training
+        split, before any gradient step. Their scores are epoch 0, so a model with nothing
+        left to learn by gradient (`epochs: 0`) is a baseline in the same harness."""
+        fitted = [module for module in self.model.modules() if hasattr(module, "fit_closed_form")]
+        if not fitted:
+            return
+        started = time.perf_counter()
+        for module in fitted:
+            module.fit_closed_form(train)
+        self._keep(0, self._record(0, self.evaluate(train), val, started))
+
     def _run_epoch(self, epoch: int, train: Batch, batches: int, val: Batch) -> None:
         started = time.perf_counter()
         train_scores = self._train_epoch(train, batches)
@@ -116,11 +131,17 @@ class Trainer:
                 f"{self.name}: training loss became {train_scores['loss']} in epoch {epoch} "
                 f"(lr {self.lr:.3g}); lower the learning rate or clip gradients"
             )
-        record = {"epoch": epoch, **_prefixed("train_", train_scores)}
-        record |= _prefixed("val_", self.evaluate(val))
-        record |= {"lr": self.lr, "epoch_seconds": time.perf_counter() - started}
+        record = self._record(epoch, train_scores, val, started)
         for schedule in self.schedules.values():
             schedule.after_epoch(record.get(self.monitor) if self.mode == "minimize" else -record[self.monitor])
+        self._keep(epoch, record)
+
+    def _record(self, epoch: int, train_scores: dict[str, float], val: Batch, started: float) -> dict:
+        record = {"epoch": epoch, **_prefixed("train_", train_scores)}
+        record |= _prefixed("val_", self.evaluate(val))
+        return record | {"lr": self.lr, "epoch_seconds": time.perf_counter() - started}
+
+    def _keep(self, epoch: int, record: dict) -> None:
         self.history.append(record)
         self._track_best(record)
         self._save_checkpoint(epoch)  # before callbacks: a prune or kill there keeps this epoch
