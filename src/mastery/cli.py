@@ -55,12 +55,17 @@ def _printed(what: str, call: Callable[[], dict], quiet: bool) -> dict:
 
 @app.command()
 def models() -> None:
-    """List the registered model families with their parameter counts (28x28 input, 10 classes)."""
+    """List the registered model families with their parameter counts (28x28 input, 10 classes;
+    a family whose size its data decides, a forecaster's horizon and columns, says so)."""
     from mastery.evaluation.cost import count_parameters
     from mastery.models import build_model, list_models
 
     for name in list_models():
-        console.print(f"{name:<20} {count_parameters(build_model(name)):>12,} parameters")
+        try:
+            size = f"{count_parameters(build_model(name)):>12,} parameters"
+        except TypeError:  # a required dimension has no default
+            size = f"{'':>12} sized by its data"
+        console.print(f"{name:<20} {size}")
 
 
 @app.command()

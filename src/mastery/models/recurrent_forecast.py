@@ -1,8 +1,10 @@
 """Sequence-to-sequence forecasters (textbook ch. 6): an LSTM or GRU encoder reads the recent
 steps, a decoder of the same cell walks the horizon from the encoder's state, one step per
 output, reading at each step what is known of it: the covariates (observed temperature, an
-oracle input; the working-day flag; calendar harmonics) and the target one day and one week
-earlier (the seasonal naive forecasts, which the decoder corrects). All horizon steps are
+oracle input; the working-day flag; calendar harmonics), the target one day and one week
+earlier (the seasonal naive forecasts, which the decoder corrects), and the target's mean
+over the last day and week (the regime: a holiday week runs low, which a state that has
+forgotten all but the last day or two cannot tell). All horizon steps are
 emitted at once (direct multi-step), so no forecast is fed back and errors do not compound.
 """
 
@@ -28,6 +30,7 @@ class RecurrentForecastConfig:
     encode_steps: int = 96  # the recent steps the encoder reads (two days)
     lags: tuple[int, ...] = (48, 336)  # seasonal lags the decoder reads (a day, a week)
     harmonics: int = 3  # Fourier terms of the day and of the week, each
+    levels: tuple[int, ...] = (48, 336)  # the decoder reads the target's mean over the last day and week
 
 
 class RecurrentForecaster(nn.Module):
@@ -43,30 +46,30 @@ class RecurrentForecaster(nn.Module):
         options = {"hidden_size": c.hidden, "num_layers": c.layers, "batch_first": True,
                    "dropout": c.dropout if c.layers > 1 else 0.0}
         self.encoder = cell(width + calendar, **options)
-        self.decoder = cell(width - 1 + calendar + len(c.lags), **options)
+        self.decoder = cell(width - 1 + calendar + len(c.lags) + len(c.levels), **options)
         self.head = nn.Linear(c.hidden, 1)
 
-    def calendar(self, phases: Tensor) -> Tensor:  # (B, S, 2) -> (B, S, 4K)
-        k = self.config.harmonics
-        return torch.cat([fourier(phases[..., 0], k), fourier(phases[..., 1], k)], dim=-1)
+    def calendar(self, columns: Tensor, offset: int = 0) -> Tensor:  # (B, S, C) -> (B, S, 4K)
+        """Harmonics of the day and week phases of `columns` (`offset`: columns left out before them)."""
+        k, day, week = self.config.harmonics, self.columns.index("day_phase") - offset, self.columns.index("week_phase") - offset
+        return torch.cat([fourier(columns[..., day], k), fourier(columns[..., week], k)], dim=-1)
 
     def forward(self, history: Tensor, future: Tensor) -> Tensor:
         c, cols = self.config, self.columns
         steps = history.shape[1]
         recent = history[:, steps - c.encode_steps :]  # (B, E, C)
-        phase = [cols.index("day_phase"), cols.index("week_phase")]
-        encoded = torch.cat([cols.history(recent), self.calendar(recent[..., phase])], dim=-1)
-        _, state = self.encoder(encoded)  # (layers, B, hidden), twice for an LSTM
+        _, state = self.encoder(torch.cat([cols.history(recent), self.calendar(recent)], dim=-1))  # (layers, B, hidden)
         lags = [cols.scaled_target(last_season(history, lag, c.horizon)) for lag in c.lags]  # (B, H) each
-        known = [cols.future(future), self.calendar(future[..., [i - 1 for i in phase]]), torch.stack(lags, dim=-1)]
+        levels = [cols.scaled_target(history[:, steps - n :, 0].mean(dim=1, keepdim=True)).expand_as(lags[0])
+                  for n in c.levels]  # (B, H) each: this week's regime (a holiday week runs low)
+        known = [cols.future(future), self.calendar(future, offset=1), torch.stack([*lags, *levels], dim=-1)]
         decoded, _ = self.decoder(torch.cat(known, dim=-1), state)  # (B, H, hidden)
         return cols.target(self.head(decoded).squeeze(-1) + lags[0])  # a correction of the day-ago value
 
 
 def _forecaster(cell: str, horizon: int, columns: list[str], mean: list[float], std: list[float],
                 **params) -> RecurrentForecaster:
-    if "lags" in params:
-        params["lags"] = tuple(params["lags"])
+    params |= {key: tuple(params[key]) for key in ("lags", "levels") if key in params}  # YAML gives lists
     return RecurrentForecaster(RecurrentForecastConfig(horizon, cell, **params), Columns(columns, mean, std))
 
 
