@@ -26,12 +26,15 @@ def log_and_register(model: nn.Module, trained_dir: Path, inputs: dict[str, np.n
     several rows: torch.export specialises a batch of one.
     """
     import mlflow
+    from mlflow.models import infer_signature
 
     mlflow.log_artifacts(str(trained_dir), EAGER)
     info = mlflow.pytorch.log_model(
         model.cpu().eval(),
         name="model",
         input_example=tuple(inputs.values()),  # pt2 takes the inputs in order (tokens, lengths), not by name
+        # named tensors: pt2 infers no signature from a tuple of several (one infers as before)
+        signature=infer_signature(inputs) if len(inputs) > 1 else None,
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
     )
     return mlflow.register_model(info.model_uri, name, tags=tags)
