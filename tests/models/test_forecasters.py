@@ -13,8 +13,8 @@ from mastery.models import build_model
 
 FORECASTERS = ("seasonal_naive", "ets", "harmonic_regression", "lstm_forecaster", "gru_forecaster")
 COLUMNS = ["demand", "temperature", "workday", "day_phase", "week_phase"]
-HORIZON, HISTORY = 48, 1344
-SMALL = {"ets": {"season": 48, "window": 336}, "lstm_forecaster": {"hidden": 8, "encode_steps": 48},
+HORIZON, HISTORY = 48, 336
+SMALL = {"lstm_forecaster": {"hidden": 8, "encode_steps": 48},
          "gru_forecaster": {"hidden": 8, "encode_steps": 48}}
 
 
