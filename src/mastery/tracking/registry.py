@@ -32,8 +32,9 @@ def log_and_register(model: nn.Module, trained_dir: Path, inputs: dict[str, np.n
     info = mlflow.pytorch.log_model(
         model.cpu().eval(),
         name="model",
-        input_example=tuple(inputs.values()),  # pt2 takes the inputs in order (tokens, lengths), not by name
-        # named tensors: pt2 infers no signature from a tuple of several (one infers as before)
+        # pt2 takes several inputs in order (history, future), not by name, and infers no
+        # signature from a tuple: it gets one of named tensors; one input stays a bare array
+        input_example=tuple(inputs.values()) if len(inputs) > 1 else next(iter(inputs.values())),
         signature=infer_signature(inputs) if len(inputs) > 1 else None,
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
     )
