@@ -15,6 +15,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# the model families that forecast series (tests/models/test_forecasters.py); the image zoo
+# tests every other family
+FORECASTERS = ("seasonal_naive", "ets", "harmonic_regression", "lstm_forecaster", "gru_forecaster")
 
 
 def tiny_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import FORECASTERS
 from torch import nn
 
 from mastery.models import build_model
 
-FORECASTERS = ("seasonal_naive", "ets", "harmonic_regression", "lstm_forecaster", "gru_forecaster")
 COLUMNS = ["demand", "temperature", "workday", "day_phase", "week_phase"]
 HORIZON, HISTORY = 48, 336
 SMALL = {"lstm_forecaster": {"hidden": 8, "encode_steps": 48},

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from conftest import FORECASTERS
 from torch import nn
 
 from mastery.export import export_onnx, onnx_predict, onnx_session
 from mastery.models import Standardized, build_model, list_models
-from test_forecasters import FORECASTERS
 
 FAMILIES = [name for name in list_models() if name not in FORECASTERS]  # image classifiers
 IN_SHAPES = [(1, 8, 8), (1, 28, 28)]
