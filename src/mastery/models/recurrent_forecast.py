@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from mastery.models.registry import register_model
-from mastery.models.series_features import Columns, fourier, last_season
+from mastery.models.series_features import Columns, fourier, last_season, last_steps
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,10 @@ class RecurrentForecaster(nn.Module):
 
     def forward(self, history: Tensor, future: Tensor) -> Tensor:
         c, cols = self.config, self.columns
-        steps = history.shape[1]
-        recent = history[:, steps - c.encode_steps :]  # (B, E, C)
+        recent = last_steps(history, c.encode_steps)  # (B, E, C)
         _, state = self.encoder(torch.cat([cols.history(recent), self.calendar(recent)], dim=-1))  # (layers, B, hidden)
         lags = [cols.scaled_target(last_season(history, lag, c.horizon)) for lag in c.lags]  # (B, H) each
-        levels = [cols.scaled_target(history[:, steps - n :, 0].mean(dim=1, keepdim=True)).expand_as(lags[0])
+        levels = [cols.scaled_target(last_steps(history, n)[..., 0].mean(dim=1, keepdim=True)).expand_as(lags[0])
                   for n in c.levels]  # (B, H) each: this week's regime (a holiday week runs low)
         known = [cols.future(future), self.calendar(future, offset=1), torch.stack([*lags, *levels], dim=-1)]
         decoded, _ = self.decoder(torch.cat(known, dim=-1), state)  # (B, H, hidden)

@@ -47,6 +47,12 @@ def fourier(phase: Tensor, harmonics: int) -> Tensor:
 def last_season(history: Tensor, lag: int, horizon: int) -> Tensor:
     """The seasonal naive forecast: the target `lag` steps before each step of the horizon,
     the last season repeated where the horizon is longer: (B, T, C) -> (B, H)."""
-    steps = history.shape[1]
-    season = history[:, steps - lag :, 0]  # (B, lag)
+    season = last_steps(history, lag)[..., 0]  # (B, lag)
     return season.repeat(1, math.ceil(horizon / lag))[:, :horizon]
+
+
+def last_steps(history: Tensor, steps: int) -> Tensor:
+    """The last `steps` steps of a history of any length: (B, T, C) -> (B, steps, C). `narrow`
+    keeps the length static for export; a slice from `T - steps` gives torch.export a
+    data-dependent length it cannot guard on."""
+    return history.narrow(1, history.shape[1] - steps, steps)
