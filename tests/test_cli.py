@@ -60,7 +60,7 @@ def test_lineage_forms_that_name_nothing_say_what_exists(project):
 
 def test_an_unknown_pipeline_lists_the_known_ones(project):
     for command in (["train", "-p", "nosuch"], ["flow", "run", "nosuch"]):
-        assert failed_cleanly(runner.invoke(app, command), "no pipeline 'nosuch'", "pipelines: fashion_nas, quickstart")
+        assert failed_cleanly(runner.invoke(app, command), "no pipeline 'nosuch'", "pipelines: fashion_nas, forecast, quickstart")
 
 
 def test_a_bad_default_is_named_by_the_key_in_the_file(project):
