@@ -274,20 +274,24 @@ def _study_on_both(machines: list[Path], env: dict, budget: int) -> dict:
 
 
 def _kill_a_worker_mid_trial(search: subprocess.Popen, storage: str, timeout_s: float = 600) -> int:
-    """Once a trial has completed and others run, SIGKILL one of `search`'s worker processes."""
+    """Once a trial has completed, SIGKILL one of `search`'s worker processes in the middle of
+    a trial (the trial's `worker` attribute names its process)."""
     import optuna
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         summaries = optuna.get_all_study_summaries(storage) if _has_tables(storage) else []
         if summaries:
-            states = [t.state.name for t in optuna.load_study(study_name=summaries[0].study_name, storage=storage).trials]
-            children = _trial_workers(search.pid)
-            if "COMPLETE" in states and "RUNNING" in states and children:
-                os.kill(children[0], 9)
-                return children[0]
-        time.sleep(1)
-    raise MasteryError("the study never had a finished and a running trial at once")
+            trials = optuna.load_study(study_name=summaries[0].study_name, storage=storage).trials
+            ours = set(_trial_workers(search.pid))
+            running = [int(t.user_attrs["worker"].rsplit(":", 1)[1]) for t in trials
+                       if t.state.name == "RUNNING" and "worker" in t.user_attrs]
+            victims = [pid for pid in running if pid in ours]
+            if victims and any(t.state.name == "COMPLETE" for t in trials):
+                os.kill(victims[0], 9)
+                return victims[0]
+        time.sleep(0.5)
+    raise MasteryError("no worker of the search was ever mid-trial after a trial had completed")
 
 
 def _has_tables(storage: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,9 +46,11 @@ def trial_run(parent_run_id: str, trial, run_name: str, values: dict) -> Iterato
     import mlflow
     import optuna
 
-    tags = {"mlflow.parentRunId": parent_run_id, "optuna.trial": str(trial.number)}
+    worker = f"{socket.gethostname()}:{os.getpid()}"  # which machine and process ran it
+    tags = {"mlflow.parentRunId": parent_run_id, "optuna.trial": str(trial.number), "optuna.worker": worker}
     run = mlflow.start_run(run_name=run_name, tags=tags)
     trial.set_user_attr("mlflow_run_id", run.info.run_id)
+    trial.set_user_attr("worker", worker)
     mlflow.log_params(flatten(values))
     try:
         yield run.info.run_id
