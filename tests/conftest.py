@@ -9,7 +9,6 @@ import io
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,8 @@ from pathlib import Path
 import mlflow
 import pytest
 import yaml
+
+from mastery.localstack import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -163,12 +164,6 @@ class ThreadServer:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(10)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -77,7 +77,7 @@ def mlflow_server(backend: str, artifacts: Path) -> Iterator[str]:
     command = [BIN / "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
                "--backend-store-uri", backend, "--artifacts-destination", str(artifacts), "--serve-artifacts"]
     url = f"http://127.0.0.1:{port}"
-    with _process(command, f"{url}/health") as _:
+    with server_process(command, f"{url}/health") as _:
         yield url
 
 
@@ -89,13 +89,13 @@ def prefect_server(database: str, home: Path) -> Iterator[str]:
            "PREFECT_API_DATABASE_CONNECTION_URL": database.replace("+psycopg", "+asyncpg"),
            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"}
     url = f"http://127.0.0.1:{port}/api"
-    with _process([BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+    with server_process([BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
                   f"{url}/health", env) as _:
         yield url
 
 
 @contextlib.contextmanager
-def _process(command: list, health: str, env: dict | None = None, timeout_s: float = 180) -> Iterator[subprocess.Popen]:
+def server_process(command: list, health: str, env: dict | None = None, timeout_s: float = 180) -> Iterator[subprocess.Popen]:
     """A server process in its own session, ready once `health` answers; stopped with its children."""
     process = subprocess.Popen([str(c) for c in command], env=os.environ | (env or {}), start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

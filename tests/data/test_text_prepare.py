@@ -16,7 +16,7 @@ def test_the_tokenizer_knows_only_the_training_texts_and_is_learnt_the_same_ever
     tokenizer = train_tokenizer(TRAIN, config)
     assert tokenizer.to_str() == train_tokenizer(TRAIN, config).to_str()
     assert "fine" in tokenizer.get_vocab() and "masterpiece" not in tokenizer.get_vocab()
-    tokens, lengths = encode(tokenizer, np.array(["A FINE masterpiece"]))
+    tokens, _ = encode(tokenizer, np.array(["A FINE masterpiece"]))
     assert tokens.tolist() == [[tokenizer.token_to_id("a"), tokenizer.token_to_id("fine"), UNK_ID]]  # lower-cased
     bpe = TokenizerConfig(model="bpe", vocab_size=60, min_frequency=1)
     assert train_tokenizer(TRAIN, bpe).to_str() == train_tokenizer(TRAIN, bpe).to_str()

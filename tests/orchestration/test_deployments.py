@@ -3,12 +3,8 @@ keeps a paused schedule paused, and every step lands on its pool."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -17,40 +13,20 @@ from conftest import edit_yaml
 from flows.deployments import deploy
 
 from mastery.config import load_params
+from mastery.localstack import free_port, server_process
 
 
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory):
     """`prefect server start` on a free 127.0.0.1 port, its scheduler looking every second."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
-                        "PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS": "1",
-                        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": ""}
-    server = subprocess.Popen([Path(sys.executable).with_name("prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    home, port = tmp_path_factory.mktemp("prefect-home"), free_port()
+    env = {"PREFECT_HOME": str(home), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
+           "PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_API_URL": ""}
     url = f"http://127.0.0.1:{port}/api"
-    try:
-        _wait_healthy(url, server)
+    with server_process([Path(sys.executable).with_name("prefect"), "server", "start", "--host", "127.0.0.1",
+                         "--port", str(port)], f"{url}/health", env=env, timeout_s=120):
         yield url
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "prefect server exited"
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"no Prefect server at {url} after {timeout_s} s")
 
 
 @pytest.fixture

@@ -5,7 +5,14 @@ import shutil
 
 import pytest
 import torch
-from conftest import corrupt_fashion_labels, dvc, edit_yaml, ran, sentence_copied_from_test_into_train, write_corpus
+from conftest import (
+    corrupt_fashion_labels,
+    dvc,
+    edit_yaml,
+    ran,
+    sentence_copied_from_test_into_train,
+    write_corpus,
+)
 from flows.training import training_flow
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client

@@ -6,7 +6,14 @@ import json
 
 import numpy as np
 import pytest
-from conftest import dvc, edit_yaml, empty_sentences, ran, sentence_copied_from_test_into_train, write_corpus
+from conftest import (
+    dvc,
+    edit_yaml,
+    empty_sentences,
+    ran,
+    sentence_copied_from_test_into_train,
+    write_corpus,
+)
 from mlflow import MlflowClient
 
 from mastery.export import CONTRACT_KEY, Contract, onnx_predict, onnx_session, read_metadata

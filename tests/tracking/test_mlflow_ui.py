@@ -1,16 +1,13 @@
 """What a reviewer sees in the MLflow UI: the real `mlflow ui` over a tiny quickstart run, read
 in headless Chromium."""
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
+from mastery.localstack import free_port, server_process
 from mastery.steps.catalog import STEPS
 from mastery.steps.context import load_context
 from mastery.tracking.lineage import MODEL_TRAINING
@@ -25,36 +22,17 @@ def promoted(project):
     return ctx
 
 
+UI_S = 60  # MLflow's single-page app fetches megabytes of JS: slow on a busy 2-core machine
+
+
 @pytest.fixture
 def mlflow_ui(project):
     """`mlflow ui` on a free 127.0.0.1 port over the project's store; its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    store = f"sqlite:///{project / 'mlflow.db'}"
-    server = subprocess.Popen([Path(sys.executable).parent / "mlflow", "ui", "--backend-store-uri", store,
-                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port, store = free_port(), f"sqlite:///{project / 'mlflow.db'}"
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, server)
+    with server_process([Path(sys.executable).parent / "mlflow", "ui", "--backend-store-uri", store,
+                         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"], f"{url}/health", timeout_s=90):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "mlflow ui exited"
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"mlflow ui at {url} did not answer /health in {timeout_s} s")
 
 
 def test_run_and_version_pages_show_the_gate_decision_and_the_champion(promoted, mlflow_ui, tab, tmp_path):
@@ -64,17 +42,17 @@ def test_run_and_version_pages_show_the_gate_decision_and_the_champion(promoted,
 
     # MLflow 3.17's UI picks GenAI or model training by a global switch (remembered by the
     # browser), not by the experiment's kind tag: the links we print carry the switch
-    tab.open(f"{mlflow_ui}/#/experiments/{run.info.experiment_id}{MODEL_TRAINING}", wait_for_text="quickstart/mlp")
+    tab.open(f"{mlflow_ui}/#/experiments/{run.info.experiment_id}{MODEL_TRAINING}").wait_for_text("quickstart/mlp", UI_S)
     tab.screenshot(tmp_path / "experiment.png")
 
-    tab.open(f"{mlflow_ui}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}{MODEL_TRAINING}",
-             wait_for_text="quickstart-digits v1 promoted to champion")
+    tab.open(f"{mlflow_ui}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}{MODEL_TRAINING}") \
+        .wait_for_text("quickstart-digits v1 promoted to champion", UI_S)
     tab.screenshot(tmp_path / "run.png")
     page = tab.page.text_content("body")  # all of it: the UI folds a long description
     assert "Kept epoch" in page and "Test: accuracy" in page  # the description: training, evaluation
 
-    tab.open(f"{mlflow_ui}/#/models/quickstart-digits/versions/{version.version}{MODEL_TRAINING}",
-             wait_for_text="quickstart-digits v1 promoted to champion")
+    tab.open(f"{mlflow_ui}/#/models/quickstart-digits/versions/{version.version}{MODEL_TRAINING}") \
+        .wait_for_text("quickstart-digits v1 promoted to champion", UI_S)
     tab.screenshot(tmp_path / "version.png")
     page = tab.page.text_content("body")  # all of it: the UI folds a long description
     assert "@champion" in page or "champion" in page.split("promoted")[0]  # the alias, beside the description

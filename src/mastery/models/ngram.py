@@ -38,7 +38,7 @@ def ngram_ids(tokens: Tensor, lengths: Tensor, n: int, buckets: int, vocab_size:
     A token is its own row; a longer n-gram hashes into the rows past the vocabulary.
     Repeats within a text count once (NBSVM's binarised features).
     """
-    batch, steps = tokens.shape
+    steps = tokens.shape[1]
     position = torch.arange(steps, device=tokens.device)[None, :]  # (1, T)
     grams, hashed = [torch.where(position < lengths[:, None], tokens, 0)], tokens
     for k in range(2, n + 1):

@@ -47,6 +47,18 @@ def list_models(modality: str | None = None) -> list[str]:
 def _load_families() -> None:
     # each module registers its builders on import
     from mastery.models import (  # noqa: F401
-        alexnet, convnet, efficientnet, ensemble, harmonic, lenet, linear_forecast, mlp, ngram, recurrent_forecast,
-        resnet, rnn, vgg, vit,
+        alexnet,
+        convnet,
+        efficientnet,
+        ensemble,
+        harmonic,
+        lenet,
+        linear_forecast,
+        mlp,
+        ngram,
+        recurrent_forecast,
+        resnet,
+        rnn,
+        vgg,
+        vit,
     )
