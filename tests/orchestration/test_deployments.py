@@ -90,7 +90,7 @@ def test_a_schedule_fires_and_redeploying_neither_duplicates_nor_unpauses(deploy
     from prefect.client.orchestration import get_client
 
     training = "mastery-training/quickstart"
-    first = wait_for(lambda: scheduled_starts(training))  # the scheduler made runs of the schedule
+    first = wait_for(lambda: scheduled_starts(training), timeout_s=120)  # the scheduler made runs (slow under load)
     params = load_params(project / "params.yaml")
     for _ in range(2):
         deploy(params, project)
@@ -102,7 +102,7 @@ def test_a_schedule_fires_and_redeploying_neither_duplicates_nor_unpauses(deploy
         deployment = client.read_deployment_by_name(training)
         (schedule,) = deployment.schedules
         client.update_deployment_schedule(deployment.id, schedule.id, active=False)  # paused in the UI
-    wait_for(lambda: not scheduled_starts(training))  # pausing drops the runs it had scheduled
+    wait_for(lambda: not scheduled_starts(training), timeout_s=120)  # pausing drops the runs it had scheduled
     deploy(params, project)
     time.sleep(3)
     with get_client(sync_client=True) as client:
