@@ -30,9 +30,19 @@ def prefect_server(tmp_path_factory):
 
 
 @pytest.fixture
-def deployed(project, prefect_server, monkeypatch):
-    """The project's deployments on the server, the training schedule every 30 minutes."""
+def on_server(prefect_server, monkeypatch):
+    """Prefect's client aimed at the module's server for one test: a setting, not only the
+    environment, since the session's test harness (when another test started it) overrides it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        yield prefect_server
+
+
+@pytest.fixture
+def deployed(project, on_server):
+    """The project's deployments on the server, the training schedule every 30 minutes."""
     edit_yaml(project / "params.yaml", lambda p: p.update(
         pipelines=["quickstart"], monitored=["quickstart"], orchestration={"pools": ["cpu", "gpu"], "training": {"interval_seconds": 1800}}))
     return deploy(load_params(project / "params.yaml"), project)
@@ -111,10 +121,9 @@ def test_a_schedule_fires_and_redeploying_neither_duplicates_nor_unpauses(deploy
 
 
 @pytest.mark.slow  # Prefect evaluates a proactive trigger about once a minute
-def test_a_run_no_worker_takes_is_cancelled_once_it_has_been_late_too_long(project, prefect_server, monkeypatch):
+def test_a_run_no_worker_takes_is_cancelled_once_it_has_been_late_too_long(project, on_server):
     from datetime import UTC, datetime, timedelta
 
-    monkeypatch.setenv("PREFECT_API_URL", prefect_server)  # before Prefect is imported: it reads settings then
     from prefect.client.orchestration import get_client
     from prefect.states import Scheduled
 
