@@ -131,3 +131,12 @@ def test_an_interrupted_write_leaves_the_destination_untouched(tmp_path, monkeyp
         quantize_int8(fp32, int8)
     assert int8.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.int8.onnx", "model.onnx"]
+
+
+def test_an_export_that_cannot_keep_a_dimension_dynamic_says_which(tmp_path):
+    """A model whose arithmetic needs 7 steps: the exporter would quietly fix the sequence at 7."""
+    model = nn.Linear(7, 2).eval()
+    with pytest.raises(ValueError, match=r"steps\[1\] \(sequence\) = 7"):
+        export_onnx(model, {"steps": torch.randn(3, 7)}, {"steps": {0: "batch", 1: "sequence"}}, "out",
+                    tmp_path / "m.onnx", {})
+    assert not (tmp_path / "m.onnx").exists()

@@ -49,9 +49,6 @@ def text_project(project):
 
 
 @pytest.mark.slow  # about 4 CPU minutes: MR's 12,808 texts go through validate, prepare and parity
-@pytest.mark.xfail(reason="known bug: run in one process after evaluate's pt2 logging, export fixes the ONNX "
-                          "sequence length (here 108); `mastery export` in its own process exports it dynamic",
-                   strict=False)
 def test_every_step_runs_and_the_tokenizer_travels_with_the_model(text_project):
     ctx = load_context("text")
     for step in (ingest, validate, prepare, tune, train):
