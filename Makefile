@@ -45,9 +45,9 @@ drift-demo: $(VENV)/.installed system-packages
 distributed: $(VENV)/.installed system-packages
 	$(BIN)/python -m mastery.localstack
 
-## test: the default (fast) test suite
+## test: the default (fast) test suite, a worker per core (at most 4), each test file on one worker
 test: $(VENV)/.installed system-packages
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses auto --maxprocesses 4 --dist loadfile
 
 ## test-all: including the slow tests (full Fashion-MNIST training)
 test-all: $(VENV)/.installed system-packages

@@ -23,6 +23,14 @@ from mastery.localstack import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
+if "PYTEST_XDIST_WORKER" in os.environ:  # `make test` runs a worker per core: one torch thread each,
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # and in the DVC stages and servers they start
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`long` tests first: `make test` hands whole files to its workers in collection order."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
 
 def tiny_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the repo's params and specs in root, with MLflow in a SQLite file there.
@@ -108,9 +116,13 @@ def corrupt_fashion_labels(directory: Path) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Headless Chromium for the whole run (see tests/browser.py); a launch costs about a second."""
+    """Headless Chromium for a test file (see tests/browser.py); a launch costs about a second.
+
+    Not for the whole run: Playwright's sync API keeps an event loop running in the main thread
+    while it is open, and Prefect's sync calls then hand back coroutines to later tests.
+    """
     from browser import CHROMIUM, launch_chromium
 
     if not CHROMIUM.exists():
@@ -217,3 +229,12 @@ def sentence_copied_from_test_into_train(rows: list[dict]) -> list[dict]:
     return [*rows, rows[test] | {"text": copy}]
 
 
+def task_states(flow_state) -> dict[str, str]:
+    """The states of a flow run's tasks by task name (Prefect numbers each run of a task)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    flow_run_id = flow_state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}

@@ -22,6 +22,9 @@ def promoted(project):
     return ctx
 
 
+# "@champion" as a tag, or "champion" in the Aliases field ahead of the description's "promoted to champion"
+ALIAS_SHOWN = ("() => { const page = document.body.textContent;"
+               " return page.includes('@champion') || page.split('promoted')[0].includes('champion'); }")
 UI_S = 60  # MLflow's single-page app fetches megabytes of JS: slow on a busy 2-core machine
 
 
@@ -53,8 +56,9 @@ def test_run_and_version_pages_show_the_gate_decision_and_the_champion(promoted,
 
     tab.open(f"{mlflow_ui}/#/models/quickstart-digits/versions/{version.version}{MODEL_TRAINING}") \
         .wait_for_text("quickstart-digits v1 promoted to champion", UI_S)
+    # the alias, beside the description: the UI fetches aliases after the version, so wait for them
+    tab.page.wait_for_function(ALIAS_SHOWN, timeout=UI_S * 1000)
     tab.screenshot(tmp_path / "version.png")
     page = tab.page.text_content("body")  # all of it: the UI folds a long description
-    assert "@champion" in page or "champion" in page.split("promoted")[0]  # the alias, beside the description
     assert "threshold test_accuracy" in page and "data_hash" in page  # the decision's figures, the lineage
     assert tab.blocked == []
