@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
+from mastery.config import ConfigError
 from mastery.search.results import result_path
 from mastery.search.study import open_storage
 from mastery.steps.context import load_context
@@ -99,6 +100,26 @@ def test_a_diverging_configuration_is_pruned_with_its_cause_and_the_study_goes_o
     assert all("training loss became" in t.user_attrs["diverged"] for t in diverged)
     assert record["values"]["train.optimizer.lr"] == 1e-2
     assert sum(record["trials"].values()) == 6
+
+
+def test_successive_halving_stops_trials_only_at_its_rungs(prepared):
+    """min_resource 1, reduction factor 2 over 5 epochs: a trial is judged after epochs 1, 2 and 4."""
+    space = {"train.optimizer.lr": {"low": 1.0e-6, "high": 0.5, "log": True}, "train.optimizer.name": {"choices": ["sgd"]}}
+    set_tune(prepared, space=space, sampler="random", trials=8, pruner="successive_halving", min_resource=1,
+             reduction_factor=2, train={"epochs": 5, "max_batches": 2})
+    tune(load_context("quickstart"))
+    study, _ = load_study(prepared)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert pruned, [t.intermediate_values for t in study.trials]
+    assert {max(t.intermediate_values) for t in pruned} <= {1, 2, 4}
+    assert all(len(t.intermediate_values) == 5 for t in study.trials if t.state == TrialState.COMPLETE)
+
+
+@pytest.mark.parametrize("settings", [{"reduction_factor": 1}, {"min_resource": 0}, {"max_resource": 3}])
+def test_pruner_resources_outside_the_trial_s_epochs_are_refused(prepared, settings):
+    set_tune(prepared, pruner="hyperband", **settings)  # trials train 2 epochs
+    with pytest.raises(ConfigError, match=r"tune: need 1 <= min_resource .* reduction_factor >= 2"):
+        tune(load_context("quickstart"))
 
 
 @pytest.mark.slow  # spawns 4 interpreters (~1 min on 2 cores); the default run keeps the 2-worker flow test

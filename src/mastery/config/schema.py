@@ -114,7 +114,13 @@ class TuneConfig(SearchConfig):
     metric: str | None = None  # default: the task's primary validation metric
     direction: Literal["maximize", "minimize"] | None = None  # default: the metric's, from the task
     sampler: Literal["tpe", "random", "cmaes", "gp"] = "tpe"
-    pruner: Literal["median", "hyperband", "none"] = "median"
+    pruner: Literal["median", "hyperband", "successive_halving", "none"] = "median"
+    # hyperband and successive_halving count resources in epochs: a trial is first judged after
+    # `min_resource`, a rung keeps 1 in `reduction_factor`; hyperband's brackets span up to
+    # `max_resource` (default: the epochs a trial trains)
+    min_resource: int = 1
+    max_resource: int | None = None
+    reduction_factor: int = 3
 
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mastery.config import CandidateSpec, NasConfig, SearchConfig, TuneConfig, override
+from mastery.config import CandidateSpec, ConfigError, NasConfig, SearchConfig, TuneConfig, override
 from mastery.config.schema import ChoiceRule
 from mastery.data.prepare import PreparedData
 from mastery.errors import MasteryError
@@ -61,6 +61,9 @@ class Search:
         for key in ("trials", "timeout_minutes", "workers", "storage", "heartbeat_seconds", "grace_seconds",
                     "candidate", "choose"):
             config.pop(key, None)
+        if config.get("pruner") not in ("hyperband", "successive_halving"):  # resources no pruner reads
+            for key in ("min_resource", "max_resource", "reduction_factor"):
+                config.pop(key, None)
         # the recipe trials train, not the final one: a longer final training keeps the study
         trial_recipe = dataclasses.asdict(self.trial_candidate({}))
         return {"kind": self.kind, "base": trial_recipe, "search": config, "seed": self.ctx.params.seed}
@@ -122,13 +125,21 @@ class TuneSearch(Search):
     def pruner(self):
         import optuna
 
-        epochs = self.trial_candidate({}).train.epochs
+        c, epochs = self.config, self.trial_candidate({}).train.epochs
+        top = c.max_resource or epochs
+        if not 1 <= c.min_resource <= top <= epochs or c.reduction_factor < 2:
+            raise ConfigError(f"{self.ctx.paths.spec}: tune: need 1 <= min_resource ({c.min_resource}) <= max_resource "
+                              f"({top}) <= the epochs a trial trains ({epochs}), and reduction_factor >= 2 "
+                              f"({c.reduction_factor})")
         pruners = {
             "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
-            "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs),
+            "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=c.min_resource, max_resource=top,
+                                                                reduction_factor=c.reduction_factor),
+            "successive_halving": lambda: optuna.pruners.SuccessiveHalvingPruner(
+                min_resource=c.min_resource, reduction_factor=c.reduction_factor),
             "none": optuna.pruners.NopPruner,
         }
-        return pruners[self.config.pruner]()
+        return pruners[c.pruner]()
 
     def callbacks(self, trial) -> list[Callback]:
         return [ReportToTrial(trial, self.metric)]
