@@ -2,21 +2,21 @@
 
 A Conv2d with kernel = stride = patch cuts the image into non-overlapping patches and embeds
 each; a learnable class token is prepended and learnable positions are added; pre-norm
-transformer blocks (LayerNorm -> multi-head self-attention -> residual, LayerNorm -> MLP ->
-residual) mix the tokens; the class token, after a final LayerNorm, is the image's embedding.
-`ViT.attention_maps` returns each layer's attention weights for plots.
+transformer blocks (`mastery.models.transformer`, shared with the language models) mix the
+tokens, unmasked: every patch attends to every patch; the class token, after a final
+LayerNorm, is the image's embedding. `ViT.attention_maps` returns each layer's attention
+weights for plots.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from mastery.models.registry import register_model
+from mastery.models.transformer import Block
 
 
 @dataclass(frozen=True)
@@ -37,73 +37,11 @@ class ViTConfig:
                 f"patch_size {self.patch_size} does not divide the input {height}x{width}; "
                 f"choose a patch size that divides both H={height} and W={width}"
             )
-        if self.dim % self.heads:
-            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
 
     @property
     def num_patches(self) -> int:
         _, height, width = self.in_shape
         return (height // self.patch_size) * (width // self.patch_size)
-
-
-class Attention(nn.Module):
-    """Multi-head self-attention, written out: one qkv projection, split heads, softmax(QK^T/sqrt(d))V."""
-
-    def __init__(self, config: ViTConfig):
-        super().__init__()
-        self.heads = config.heads
-        self.qkv = nn.Linear(config.dim, 3 * config.dim)
-        self.proj = nn.Linear(config.dim, config.dim)
-        self.dropout = config.dropout
-        self.proj_dropout = nn.Dropout(config.dropout)
-
-    def forward(self, x: Tensor, return_weights: bool = False) -> Tensor | tuple[Tensor, Tensor]:
-        B, T, C = x.shape  # (B, T, C)
-        qkv = self.qkv(x).view(B, T, 3, self.heads, C // self.heads)  # (B, T, 3, h, d)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, h, T, d)
-        dropout = self.dropout if self.training else 0.0
-        if return_weights:
-            weights = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, h, T, T)
-            weights = weights.softmax(dim=-1)
-            y = F.dropout(weights, dropout, self.training) @ v  # (B, h, T, d)
-        else:
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)  # (B, h, T, d)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
-        y = self.proj_dropout(self.proj(y))
-        return (y, weights) if return_weights else y
-
-
-class MLP(nn.Module):
-    def __init__(self, config: ViTConfig):
-        super().__init__()
-        hidden = int(config.dim * config.mlp_ratio)
-        self.fc = nn.Linear(config.dim, hidden)
-        self.gelu = nn.GELU()
-        self.proj = nn.Linear(hidden, config.dim)
-        self.dropout = nn.Dropout(config.dropout)
-
-    def forward(self, x: Tensor) -> Tensor:  # (B, T, C)
-        return self.dropout(self.proj(self.gelu(self.fc(x))))  # (B, T, C)
-
-
-class Block(nn.Module):
-    """Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
-
-    def __init__(self, config: ViTConfig):
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(config.dim)
-        self.attn = Attention(config)
-        self.ln_2 = nn.LayerNorm(config.dim)
-        self.mlp = MLP(config)
-
-    def forward(self, x: Tensor, return_weights: bool = False) -> Tensor | tuple[Tensor, Tensor]:
-        if return_weights:
-            attended, weights = self.attn(self.ln_1(x), return_weights=True)
-        else:
-            attended = self.attn(self.ln_1(x))
-        x = x + attended  # (B, T, C)
-        x = x + self.mlp(self.ln_2(x))  # (B, T, C)
-        return (x, weights) if return_weights else x
 
 
 class ViTFeatures(nn.Module):
@@ -118,7 +56,9 @@ class ViTFeatures(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, config.dim))
         self.pos_embed = nn.Parameter(torch.randn(1, config.num_patches + 1, config.dim) * 0.02)
         self.dropout = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(config) for _ in range(config.depth))
+        self.blocks = nn.ModuleList(
+            Block(config.dim, config.heads, config.mlp_ratio, config.dropout) for _ in range(config.depth)
+        )
         self.norm = nn.LayerNorm(config.dim)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
 
@@ -132,14 +72,14 @@ class ViTFeatures(nn.Module):
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W)
         x = self.tokens(x)  # (B, T+1, dim)
         for block in self.blocks:
-            x = block(x)  # (B, T+1, dim)
+            x, _ = block(x)  # (B, T+1, dim)
         return self.norm(x)[:, 0]  # (B, dim): the class token
 
     def attention_maps(self, x: Tensor) -> list[Tensor]:
         x = self.tokens(x)  # (B, T+1, dim)
         maps = []
         for block in self.blocks:
-            x, weights = block(x, return_weights=True)  # weights (B, heads, T+1, T+1)
+            x, weights = block(x)  # weights (B, heads, T+1, T+1)
             maps.append(weights)
         return maps
 
