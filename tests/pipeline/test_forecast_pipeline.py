@@ -1,17 +1,21 @@
 """The forecast track end to end on elecdemand, shrunk to seconds: every step the doors call,
-from ingest to an ONNX export whose inputs are a dynamic batch of any history length."""
+from ingest to an ONNX export whose inputs are a dynamic batch of any history length, served."""
 
 from __future__ import annotations
 
 import json
 
+import httpx
 import numpy as np
 import pytest
-from conftest import edit_yaml
+from conftest import ThreadServer, edit_yaml
 from mlflow import MlflowClient
 
-from mastery.export import CONTRACT_KEY, read_metadata
+from mastery.data.prepare import PreparedData
+from mastery.export import CONTRACT_KEY, onnx_predict, onnx_session, read_metadata
 from mastery.export.contract import Contract
+from mastery.serving.app import ServeConfig, create_app
+from mastery.serving.model import ModelSource, load_champion
 from mastery.steps.catalog import STEPS
 from mastery.steps.context import load_context
 
@@ -53,6 +57,7 @@ def test_every_step_runs_and_the_best_forecaster_is_exported(project):
     assert contract.outputs[0].shape == ("batch", 48)
     assert MlflowClient().get_registered_model(ctx.spec.registered_model).aliases.keys() == {"champion"}
     baselines_were_fitted_in_closed_form(ctx)
+    the_server_answers_as_the_export_does(ctx)
 
 
 def baselines_were_fitted_in_closed_form(ctx) -> None:
@@ -67,3 +72,22 @@ def baselines_were_fitted_in_closed_form(ctx) -> None:
     start = stats["history"]  # the steps before validation its first window looks back on
     expected = np.mean(np.abs(val[start:] - val[start - 48 : -48])) / stats["scale"]  # the day-ago error over val
     assert naive["val_mase"] == pytest.approx(expected, rel=0.05)
+
+
+def the_server_answers_as_the_export_does(ctx) -> None:
+    """`mastery serve` forecasts what the ONNX file computes, and a history shorter than the
+    window the model trained on is the client's mistake (422 naming it), not a server error."""
+    test = PreparedData.load(ctx.paths.prepared).splits["test"]
+    inputs = {"history": test["history"][:3].numpy(), "future": test["future"][:3].numpy()}
+    expected = onnx_predict(onnx_session(ctx.paths.exports / "model.onnx"), inputs)
+    config = ServeConfig(ModelSource(ctx.spec.registered_model, ctx.paths.exports), ctx.paths.prediction_log,
+                         poll_seconds=0)
+    with ThreadServer(create_app(config, load_champion(config.source))) as server:
+        answer = httpx.post(f"{server.url}/predict", json={k: v.tolist() for k, v in inputs.items()}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        forecasts = [p["forecast"] for p in answer.json()["predictions"]]
+        np.testing.assert_allclose(forecasts, expected, rtol=1e-5, atol=1e-6)
+        short = {"history": inputs["history"][:, -47:].tolist(), "future": inputs["future"].tolist()}
+        refused = httpx.post(f"{server.url}/predict", json=short, timeout=30)
+        assert refused.status_code == 422, refused.text
+        assert {e["field"] for e in refused.json()["detail"]} == {"history[0]", "history[1]", "history[2]"}

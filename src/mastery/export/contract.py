@@ -3,7 +3,8 @@ ONNX file's metadata (`mastery.contract`, JSON) and read back by the server.
 
 A server builds its request schema, input checks and postprocessing from this alone, so a
 new track's model serves without server changes. Shape entries that are strings name a
-symbolic (dynamic) dimension, e.g. `"batch"`; `min`/`max` bound the values of an input;
+symbolic (dynamic) dimension, e.g. `"batch"`, and `min_sizes` the fewest elements one takes
+(a forecaster reads at least a week of history); `min`/`max` bound the values of an input;
 `classes` exist only for classifiers; `profile` names the modality whose per-sample profile
 (`mastery.modalities`) the prediction log records; `tokenizer`, for models of text, is the
 tokenizer they were trained with (`tokenizers.Tokenizer.from_str`), so a client or server
@@ -33,11 +34,16 @@ class TensorSpec:
     shape: tuple[int | str, ...]
     min: float | None = None
     max: float | None = None
+    min_sizes: dict[str, int] | None = None  # symbolic dimension -> the fewest elements it takes (default 1)
 
     @property
     def sample_shape(self) -> tuple[int | str, ...]:
         """The shape of one example: everything after the leading batch dimension."""
         return self.shape[1:]
+
+    def smallest(self, dim: int | str) -> int:
+        """A dimension's fixed size, or the fewest elements a symbolic one takes."""
+        return dim if isinstance(dim, int) else (self.min_sizes or {}).get(dim, 1)
 
 
 @dataclass(frozen=True)

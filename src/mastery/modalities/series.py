@@ -141,12 +141,13 @@ class Series:
         ]
 
     def input_specs(self, stats: dict) -> tuple:
-        """`history`: every column of the last steps (any number, at least the longest season);
-        `future`: the covariates over the horizon (observed temperature is an oracle input)."""
+        """`history`: every column of the last steps (any number, at least the window the model
+        trained on); `future`: the covariates over the horizon (observed temperature is an
+        oracle input)."""
         from mastery.export.contract import TensorSpec
 
         columns = len(stats["dims"]["columns"])
-        return (TensorSpec("history", "float32", ("batch", "sequence", columns)),
+        return (TensorSpec("history", "float32", ("batch", "sequence", columns), min_sizes={"sequence": stats["history"]}),
                 TensorSpec("future", "float32", ("batch", stats["horizon"], columns - 1)))
 
 

@@ -16,7 +16,7 @@ SLACK = 64 * 1024
 
 def default_body_limit(contract: Contract, max_batch: int) -> int:
     """Enough for `max_batch` examples of every input written as long decimals."""
-    values = sum(math.prod(d if isinstance(d, int) else 1 for d in spec.sample_shape) for spec in contract.inputs)
+    values = sum(math.prod(map(spec.smallest, spec.sample_shape)) for spec in contract.inputs)
     return max_batch * values * BYTES_PER_VALUE + SLACK
 
 

@@ -66,13 +66,11 @@ class ServedModel:
         return dict(zip(names, self.session.run(names, inputs)))
 
     def example_inputs(self) -> dict:
-        """One example of zeros per input (symbolic dimensions 1): warm-up and dry runs."""
+        """One example of zeros per input (symbolic dimensions their smallest): warm-up and dry runs."""
         import numpy as np
 
-        return {
-            spec.name: np.zeros([d if isinstance(d, int) else 1 for d in spec.shape], dtype=spec.dtype)
-            for spec in self.contract.inputs
-        }
+        return {spec.name: np.zeros([1, *map(spec.smallest, spec.sample_shape)], dtype=spec.dtype)
+                for spec in self.contract.inputs}
 
 
 def champion_version(name: str) -> str | None:

@@ -116,7 +116,7 @@ def _array(spec: TensorSpec, max_batch: int):
     """Nested lists, innermost first: strict numbers in range, then one list per dimension.
 
     The leading (batch) dimension holds 1..max_batch examples; a fixed dimension exactly its
-    size; another symbolic one at least one element (the body limit bounds it).
+    size; another symbolic one at least its smallest size (the body limit bounds it).
     """
     element = _ELEMENTS[spec.dtype]
     # Strict numbers still take JSON integers (0 and 1 are pixels too); bools and strings fail.
@@ -128,11 +128,11 @@ def _array(spec: TensorSpec, max_batch: int):
         elif isinstance(dim, int):
             kind = Annotated[list[kind], Field(min_length=dim, max_length=dim)]
         else:
-            kind = Annotated[list[kind], Field(min_length=1)]
+            kind = Annotated[list[kind], Field(min_length=spec.smallest(dim))]
     return kind
 
 
 def _describe(spec: TensorSpec) -> str:
-    shape = " x ".join(str(d) for d in spec.shape)
+    shape = " x ".join(f"{d} (at least {spec.smallest(d)})" if d in (spec.min_sizes or {}) else str(d) for d in spec.shape)
     bounds = f", values in [{spec.min}, {spec.max}]" if spec.min is not None or spec.max is not None else ""
     return f"{spec.dtype}, shape ({shape}) as nested lists{bounds}"

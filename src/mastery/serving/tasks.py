@@ -22,6 +22,10 @@ class ClassPrediction(BaseModel):
     probabilities: list[float] = Field(description="Probability of every class, in class order")
 
 
+class ForecastPrediction(BaseModel):
+    forecast: list[float] = Field(description="The target at each step of the horizon, from the step after the history's last")
+
+
 @dataclass(frozen=True)
 class Outputs:
     """A batch's answer: one response item per example, and the prediction log's columns."""
@@ -53,4 +57,13 @@ def classify(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
     return Outputs(items, columns)
 
 
-TASKS = {"classification": Task(ClassPrediction, classify, drift={"predicted_class": "cat", "confidence": "num"})}
+def forecast(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
+    """The horizon's values as they are; the log keeps each forecast's mean."""
+    values = outputs[contract.outputs[0].name].astype(np.float64)  # (B, H)
+    return Outputs([{"forecast": row} for row in values.tolist()], {"forecast_mean": values.mean(axis=1)})
+
+
+TASKS = {
+    "classification": Task(ClassPrediction, classify, drift={"predicted_class": "cat", "confidence": "num"}),
+    "forecast": Task(ForecastPrediction, forecast, drift={"forecast_mean": "num"}),
+}
