@@ -45,7 +45,7 @@ drift-demo: $(VENV)/.installed system-packages
 distributed: $(VENV)/.installed system-packages
 	$(BIN)/python -m mastery.localstack
 
-## test: the default (fast) test suite, a worker per core and one more (at most 4), each test file on one worker
+## test: the default (fast) test suite, a worker per core (at most 4), each test file on one worker
 test: $(VENV)/.installed system-packages
 	$(BIN)/pytest --numprocesses auto --maxprocesses 4 --dist loadfile
 

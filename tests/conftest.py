@@ -27,12 +27,6 @@ if "PYTEST_XDIST_WORKER" in os.environ:  # `make test` runs a worker per core: o
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # and in the DVC stages and servers they start
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """A worker more than cores (`make test`'s `auto`): a fifth of the suite's time is spent
-    waiting on servers and subprocesses starting, which a third worker fills."""
-    return (os.cpu_count() or 1) + 1
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`long` tests first: `make test` hands whole files to its workers in collection order."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
