@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 
 from mastery.config import load_params
 from mastery.data.sources.text import load_movie_reviews
+from mastery.models.ngram import log_count_ratio
 
 WORDS = r"(?u)\b\w+\b|[^\w\s]"  # words and punctuation marks, as the BPE pre-tokenizer splits them
 VARIANTS = {  # name: (weighting, word n-grams, character n-grams or None)
@@ -48,10 +49,8 @@ def features(variant: tuple, fit_texts, fit_labels, *others) -> list:
     for vectorizer in made:
         vectorizer.fit(fit_texts)
     matrices = [sparse.hstack([v.transform(texts) for v in made]).tocsr() for texts in (fit_texts, *others)]
-    if variant[0] == "nb":
-        fitted = matrices[0]
-        p, q = 1 + fitted[fit_labels == 1].sum(0), 1 + fitted[fit_labels == 0].sum(0)
-        ratio = sparse.diags(np.asarray(np.log(p / p.sum()) - np.log(q / q.sum())).ravel())
+    if variant[0] == "nb":  # the weighting the in-harness NB-SVM uses
+        ratio = sparse.diags(log_count_ratio(matrices[0], fit_labels))
         matrices = [m @ ratio for m in matrices]
     return matrices
 

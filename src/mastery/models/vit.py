@@ -70,18 +70,18 @@ class ViTFeatures(nn.Module):
         return self.dropout(x)
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W)
-        x = self.tokens(x)  # (B, T+1, dim)
-        for block in self.blocks:
-            x, _ = block(x)  # (B, T+1, dim)
-        return self.norm(x)[:, 0]  # (B, dim): the class token
+        return self.norm(self.mix(self.tokens(x))[0])[:, 0]  # (B, dim): the class token
 
     def attention_maps(self, x: Tensor) -> list[Tensor]:
-        x = self.tokens(x)  # (B, T+1, dim)
+        return self.mix(self.tokens(x))[1]
+
+    def mix(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """The blocks over the tokens (B, T+1, dim): their output, and each block's weights (B, heads, T+1, T+1)."""
         maps = []
         for block in self.blocks:
-            x, weights = block(x)  # weights (B, heads, T+1, T+1)
+            x, weights = block(x)
             maps.append(weights)
-        return maps
+        return x, maps
 
 
 class ViT(nn.Module):
