@@ -10,7 +10,7 @@ from mastery.config import OptimizerConfig, SchedulerConfig
 from mastery.training.optim import LRSchedule, build_optimizer
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw"]
-SCHEDULERS = ["none", "step", "cosine", "plateau", "onecycle"]
+SCHEDULERS = ["none", "step", "cosine", "plateau", "onecycle", "warmup_cosine"]
 
 
 def small_net() -> nn.Module:
@@ -117,6 +117,22 @@ def test_onecycle_rises_to_its_peak_mid_way_then_anneals(max_lr, peak):
     assert lrs[-1] < peak / 1e4
     assert all(a < b for a, b in pairwise(lrs[: top + 1]))
     assert all(a > b for a, b in pairwise(lrs[top:]))
+
+
+def test_warmup_cosine_rises_per_step_then_follows_a_cosine_to_min_lr():
+    """nanoGPT's schedule: (step + 1) / (warmup + 1) of the peak, then a cosine over the rest."""
+    optimizer = build_optimizer(small_net(), OptimizerConfig(name="adamw", lr=1e-3, beta2=0.99))
+    assert optimizer.param_groups[0]["betas"] == (0.9, 0.99)
+    schedule = LRSchedule.build(optimizer, SchedulerConfig(name="warmup_cosine", warmup_steps=10, min_lr=1e-4), 4, 30)
+    lrs = []
+    for _ in range(120):
+        lrs.append(schedule.current_lr)
+        optimizer.step()
+        schedule.after_batch()
+    assert lrs[0] == pytest.approx(1e-3 / 11) and lrs[9] == pytest.approx(1e-3 * 10 / 11)
+    assert lrs[10] == pytest.approx(1e-3)
+    assert lrs[65] == pytest.approx(1e-4 + 0.9e-3 * 0.5 * (1 + math.cos(math.pi * 55 / 110)))
+    assert all(a >= b for a, b in pairwise(lrs[10:])) and schedule.current_lr == pytest.approx(1e-4)  # after the last
 
 
 @pytest.mark.parametrize("name", SCHEDULERS)

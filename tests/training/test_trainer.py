@@ -34,7 +34,8 @@ def test_learns_separable_data_and_records_history():
     assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
     assert history[-1]["val_accuracy"] == 1.0
     assert history[-1]["train_loss"] < history[0]["train_loss"]
-    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "epoch_seconds"} <= set(history[0])
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "epoch_seconds", "eval_seconds"} <= set(history[0])
+    assert 0 < history[0]["eval_seconds"] < history[0]["epoch_seconds"]
 
 
 def test_early_stopping_restores_best_weights():

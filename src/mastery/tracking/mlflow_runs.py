@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mastery.config.schema import TrackingConfig
@@ -69,14 +69,21 @@ def epoch_metric_name(key: str) -> str:
 
 
 class EpochLogger(Callback):
-    """Logs each epoch's record as one batch, so the MLflow UI follows training live."""
+    """Logs each epoch's record as one batch, so the MLflow UI follows training live, and the
+    texts `texts(model)` writes of the epoch's model (a language model's samples) as
+    `<name>/epoch-NNNN.txt`, so a reviewer reads how the model improves."""
 
-    def __init__(self, run_id: str):
+    def __init__(self, run_id: str, texts: Callable[[Any], dict[str, str]] | None = None):
         self.run_id = run_id
+        self.texts = texts
 
     def on_epoch_end(self, trainer, record: dict) -> None:
+        from mlflow import MlflowClient
+
         values = {epoch_metric_name(k): v for k, v in record.items() if k != "epoch"}
         log_metrics(self.run_id, values, step=record["epoch"])
+        for name, text in (self.texts(trainer.model) if self.texts else {}).items():
+            MlflowClient().log_text(self.run_id, text, f"{name}/epoch-{record['epoch']:04d}.txt")
 
 
 def set_note_section(run_id: str, title: str, text: str) -> None:

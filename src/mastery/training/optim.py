@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -9,6 +10,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import (
     CosineAnnealingLR,
+    LambdaLR,
     LRScheduler,
     OneCycleLR,
     ReduceLROnPlateau,
@@ -66,10 +68,23 @@ def build_optimizer(model: nn.Module, cfg: OptimizerConfig, backbone_lr_scale: f
         case "adagrad":
             return torch.optim.Adagrad(groups, lr=cfg.lr)
         case "adam":
-            return torch.optim.Adam(groups, lr=cfg.lr)
+            return torch.optim.Adam(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
         case "adamw":
-            return torch.optim.AdamW(groups, lr=cfg.lr)
+            return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
     raise ValueError(f"unknown optimizer '{cfg.name}'")
+
+
+def _warmup_cosine(cfg: SchedulerConfig, top: float, total: int):
+    """The factor of each group's lr at step `step` (0-based), as nanoGPT's `get_lr`."""
+    floor = cfg.min_lr / top
+
+    def factor(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / (cfg.warmup_steps + 1)
+        progress = min((step - cfg.warmup_steps) / max(total - cfg.warmup_steps, 1), 1.0)
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
 
 
 class LRSchedule:
@@ -98,6 +113,8 @@ class LRSchedule:
         plateau watches a value where lower is better (a validation loss). cosine and
         plateau never go below `cfg.min_lr`. onecycle rises for the first half of training
         and anneals over the second (Smith's symmetric cycle); it leaves momentum alone.
+        warmup_cosine (GPT's, per step) rises linearly over `cfg.warmup_steps`, then follows a
+        cosine down to `cfg.min_lr` at the last step.
         """
         match cfg.name:
             case "none":
@@ -122,6 +139,9 @@ class LRSchedule:
                     cycle_momentum=False,
                 )
                 return cls(optimizer, cycle, per_batch=True)
+            case "warmup_cosine":
+                factor = _warmup_cosine(cfg, max(group["lr"] for group in optimizer.param_groups), epochs * steps_per_epoch)
+                return cls(optimizer, LambdaLR(optimizer, factor), per_batch=True)
         raise ValueError(f"unknown scheduler '{cfg.name}'")
 
     def after_batch(self) -> None:

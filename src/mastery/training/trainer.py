@@ -140,8 +140,10 @@ class Trainer:
 
     def _record(self, epoch: int, train_scores: dict[str, float], val: Batch, started: float) -> dict:
         record = {"epoch": epoch, **_prefixed("train_", train_scores)}
+        evaluated = time.perf_counter()
         record |= _prefixed("val_", self.evaluate(val))
-        return record | {"lr": self.lr, "epoch_seconds": time.perf_counter() - started}
+        done = time.perf_counter()
+        return record | {"lr": self.lr, "epoch_seconds": done - started, "eval_seconds": done - evaluated}
 
     def _keep(self, epoch: int, record: dict) -> None:
         self.history.append(record)
