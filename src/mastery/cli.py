@@ -57,16 +57,18 @@ def _printed(what: str, call: Callable[[], dict], quiet: bool) -> dict:
 @app.command()
 def models() -> None:
     """List the registered model families with their parameter counts (images: 28x28, 10 classes;
-    texts: 8,000 tokens, 2 classes; a family whose size its data decides, a forecaster's horizon
-    and columns, says so)."""
+    texts: 8,000 tokens, 2 classes; a corpus: 80 characters, a context of 128; a family whose size
+    its data decides, a forecaster's horizon and columns, says so)."""
+    from mastery.errors import MasteryError
     from mastery.evaluation.cost import count_parameters
     from mastery.models import build_model, list_models
 
-    for modality, dims in (("image", {}), ("text", {"vocab_size": 8000}), ("series", {})):
+    for modality, dims in (("image", {}), ("text", {"vocab_size": 8000}), ("series", {}),
+                           ("corpus", {"vocab_size": 80, "context": 128})):
         for name in list_models(modality):
             try:
                 size = f"{count_parameters(build_model(name, **dims)):>12,} parameters"
-            except TypeError:  # a required dimension has no default
+            except (TypeError, MasteryError):  # a required dimension has no default, or a pretrained one another
                 size = f"{'':>12} sized by its data"
             console.print(f"{name:<20} {size}  ({modality})")
 
@@ -200,6 +202,26 @@ def monitor(
     console.print(f"report: {report['reports'].get('html', '-')}", highlight=False)
     if fail_on_drift and report["drift"]:
         raise typer.Exit(2)
+
+
+@app.command()
+def generate(
+    pipeline: str = typer.Option("lm", "--pipeline", "-p", help="Pipeline spec of a language model"),
+    prompt: str = typer.Option("\n", "--prompt", help="Text to continue (default: a new line)."),
+    tokens: int = typer.Option(500, "--tokens", "-n", min=1, help="Characters to sample."),
+    temperature: float = typer.Option(0.8, min=0.01, help="Below 1: safer and more repetitive; above: wilder."),
+    top_k: int = typer.Option(None, "--top-k", min=1, help="Sample among the k likeliest characters only."),
+    seed: int = typer.Option(0, help="The same seed draws the same text from the same model."),
+    version: str = typer.Option("champion", help="A version number or alias of the registered model."),
+) -> None:
+    """Sample text from the pipeline's champion language model (GPT-mini on Shakespeare)."""
+    from mastery.steps.generate import generate as step
+
+    result = _run(step, pipeline, quiet=True, prompt=prompt, tokens=tokens, temperature=temperature, top_k=top_k,
+                  seed=seed, version=version)
+    err_console.print(f"{result['model']} v{result['version']}, temperature {temperature:g}"
+                      f"{f', top-k {top_k}' if top_k else ''}, seed {seed}", highlight=False)
+    console.print(result["text"], highlight=False, markup=False)
 
 
 @app.command()

@@ -85,3 +85,15 @@ def test_sinusoidal_positions_follow_the_formula():
 def test_heads_must_divide_the_width():
     with pytest.raises(ValueError, match="dim 10 is not divisible by heads 3"):
         MultiHeadAttention(10, 3)
+
+
+@pytest.mark.parametrize("pre_norm", [True, False])
+def test_a_block_computes_the_same_with_the_fused_kernel(pre_norm):
+    """Models train on the fused kernel and draw attention maps with the written-out one."""
+    torch.manual_seed(0)
+    block = Block(dim=12, heads=3, mlp_ratio=2.0, pre_norm=pre_norm).eval()
+    x, mask = torch.randn(2, 6, 12), padding_mask(LENGTHS, 6)
+    written, weights = block(x, mask, weights=True)
+    fused, none = block(x, mask, weights=False)
+    torch.testing.assert_close(fused, written, atol=1e-5, rtol=0)
+    assert none is None and weights.shape == (2, 3, 6, 6)

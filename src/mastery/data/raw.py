@@ -18,7 +18,7 @@ import numpy as np
 
 from mastery.errors import MasteryError
 
-Modality = Literal["image", "text", "series"]
+Modality = Literal["image", "text", "series", "corpus"]
 HEADER = "header.json"
 
 

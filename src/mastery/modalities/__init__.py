@@ -59,4 +59,4 @@ def list_modalities() -> list[str]:
 
 
 def _load_modalities() -> None:
-    from mastery.modalities import image, series, text  # noqa: F401  (each module registers its modality)
+    from mastery.modalities import corpus, image, series, text  # noqa: F401  (each module registers its modality)

@@ -39,13 +39,21 @@ def train_tokenizer(texts: np.ndarray, config: TokenizerConfig):
     """A tokenizer learnt from `texts`: NFKC (and lower case), words and punctuation split
     apart, then a BPE or whole-word vocabulary; it truncates to `max_tokens` and pads a batch
     to its longest text. A character vocabulary (`char`, a corpus's) neither truncates nor
-    pads: a language model reads windows of a stream.
+    pads: a language model reads windows of a stream. A `pretrained` tokenizer is a packaged
+    model's own (its vocabulary is what its weights read), cut and padded the same way.
 
     BPE rather than WordPiece: tokenizers 0.23's WordPiece trainer breaks ties differently
     on every run (five runs on MR, five vocabularies), and prepare must be deterministic.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+    if config.pretrained:
+        from mastery.pretrained import pretrained_dir
+
+        tokenizer = Tokenizer.from_file(str(pretrained_dir(config.pretrained) / TOKENIZER))
+        tokenizer.enable_truncation(config.max_tokens)
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id(PAD), pad_token=PAD)
+        return tokenizer
     options = {"vocab_size": config.vocab_size, "min_frequency": config.min_frequency,
                "special_tokens": [PAD, UNK], "show_progress": False}
     if config.model == "bpe":
@@ -100,7 +108,8 @@ class Texts:
             for name, array in arrays.items():
                 np.save(out / f"{split}_{name}.npy", array, allow_pickle=False)
         vocab = tokenizer.get_vocab_size()
-        return {"vocab_size": vocab, "max_tokens": config.max_tokens, "pad_id": PAD_ID, "unk_id": UNK_ID,
+        return {"vocab_size": vocab, "max_tokens": config.max_tokens, "pad_id": tokenizer.token_to_id(PAD),
+                "unk_id": tokenizer.token_to_id(UNK),
                 "mean_tokens": {s: round(float(n.mean()), 2) for s, n in lengths.items() if len(n)},
                 "tokenizer": tokenizer.to_str(), "dims": {"vocab_size": vocab}}
 

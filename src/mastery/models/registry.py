@@ -48,9 +48,11 @@ def _load_families() -> None:
     # each module registers its builders on import
     from mastery.models import (  # noqa: F401
         alexnet,
+        bert,
         convnet,
         efficientnet,
         ensemble,
+        gpt,
         harmonic,
         lenet,
         linear_forecast,

@@ -61,11 +61,16 @@ class MultiHeadAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_dropout = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """(B, T, dim) -> outputs (B, T, dim) and weights (B, heads, T, T)."""
+    def forward(self, x: Tensor, mask: Tensor | None = None, weights: bool = True) -> tuple[Tensor, Tensor | None]:
+        """(B, T, dim) -> outputs (B, T, dim) and weights (B, heads, T, T). Without `weights`,
+        the same attention runs as PyTorch's fused kernel (tests hold `attention` to it), about
+        a tenth faster to train, and no weights come back."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4).unbind(0)  # (B, h, T, d)
-        y, weights = attention(q, k, v, mask, self.dropout, self.training)  # (B, h, T, d)
+        if weights:
+            y, weights = attention(q, k, v, mask, self.dropout, self.training)  # (B, h, T, d)
+        else:
+            y, weights = F.scaled_dot_product_attention(q, k, v, mask, self.dropout if self.training else 0.0), None
         y = y.transpose(1, 2).reshape(B, T, C)  # the heads side by side
         return self.proj_dropout(self.proj(y)), weights
 
@@ -86,17 +91,26 @@ class FeedForward(nn.Module):
 
 class Block(nn.Module):
     """Pre-norm block: x + attention(LayerNorm(x)), then x + MLP(LayerNorm(x)); the residual
-    path stays an identity, which keeps deep stacks trainable without warm-up tricks."""
+    path stays an identity, which keeps deep stacks trainable without warm-up tricks.
+    `pre_norm=False` is the original (and BERT's) post-norm block: LayerNorm(x + attention(x)),
+    then LayerNorm(x + MLP(x)), which pretrained BERT weights expect."""
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, dropout: float = 0.0):
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, dropout: float = 0.0, pre_norm: bool = True,
+                 eps: float = 1e-5):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(dim)
+        self.pre_norm = pre_norm
+        self.ln_1 = nn.LayerNorm(dim, eps=eps)
         self.attn = MultiHeadAttention(dim, heads, dropout)
-        self.ln_2 = nn.LayerNorm(dim)
+        self.ln_2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = FeedForward(dim, int(dim * mlp_ratio), dropout)
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """(B, T, dim) -> (B, T, dim) and this block's attention weights (B, heads, T, T)."""
-        attended, weights = self.attn(self.ln_1(x), mask)
+    def forward(self, x: Tensor, mask: Tensor | None = None, weights: bool = True) -> tuple[Tensor, Tensor | None]:
+        """(B, T, dim) -> (B, T, dim) and this block's attention weights (B, heads, T, T), or
+        None without `weights` (the fused kernel)."""
+        if not self.pre_norm:
+            attended, weights = self.attn(x, mask, weights)
+            x = self.ln_1(x + attended)
+            return self.ln_2(x + self.mlp(x)), weights
+        attended, weights = self.attn(self.ln_1(x), mask, weights)
         x = x + attended
         return x + self.mlp(self.ln_2(x)), weights

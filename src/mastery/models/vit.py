@@ -73,14 +73,15 @@ class ViTFeatures(nn.Module):
         return self.norm(self.mix(self.tokens(x))[0])[:, 0]  # (B, dim): the class token
 
     def attention_maps(self, x: Tensor) -> list[Tensor]:
-        return self.mix(self.tokens(x))[1]
+        return self.mix(self.tokens(x), weights=True)[1]
 
-    def mix(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """The blocks over the tokens (B, T+1, dim): their output, and each block's weights (B, heads, T+1, T+1)."""
+    def mix(self, x: Tensor, weights: bool = False) -> tuple[Tensor, list[Tensor]]:
+        """The blocks over the tokens (B, T+1, dim): their output, and with `weights` each
+        block's weights (B, heads, T+1, T+1) (the written-out attention; without, the fused kernel)."""
         maps = []
         for block in self.blocks:
-            x, weights = block(x)
-            maps.append(weights)
+            x, found = block(x, weights=weights)
+            maps.append(found)
         return x, maps
 
 

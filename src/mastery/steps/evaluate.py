@@ -92,7 +92,7 @@ def _score_candidate(ctx: Context, candidate, data: PreparedData) -> dict:
     row = zoo_row(meta, model, example, headline, history, _device(ctx), candidate.train.max_batches)
     figures = ctx.paths.reports / candidate.name
     paths = [plot_learning_curves(history, run["best"].get("epoch"), figures / "learning_curves.png"),
-             *ctx.task.figures(model, scores, test, figures)]
+             *ctx.task.figures(model, scores, test, meta, figures)]
     log_metrics(run["run_id"], scores.flat() | row.cost_metrics())
     with mlflow.start_run(run_id=run["run_id"]):
         for path in paths:

@@ -113,7 +113,7 @@ class Task:
         for MLflow, DVC and the gate), `per_example(metric)` (for paired tests) and `report()`."""
         raise NotImplementedError
 
-    def figures(self, model: nn.Module, scores, split: Batch, directory: Path) -> list[Path]:
+    def figures(self, model: nn.Module, scores, split: Batch, meta: dict, directory: Path) -> list[Path]:
         """PNG files a reviewer reads beside the learning curves."""
         return []
 

@@ -78,9 +78,10 @@ class Classification(Task):
         probs = outputs.float().softmax(dim=1).numpy()
         return ClassificationScores(labels=split["label"].numpy(), probs=probs, class_names=list(meta["classes"]))
 
-    def figures(self, model: nn.Module, scores, split: Batch, directory: Path) -> list[Path]:
+    def figures(self, model: nn.Module, scores, split: Batch, meta: dict, directory: Path) -> list[Path]:
         """Confusion matrix and ROC curves; for images, where the model looks (Grad-CAM, attention);
-        for texts, how far back a recurrence carries the gradient (vanishing gradient)."""
+        for texts, how far back a recurrence carries the gradient (vanishing gradient), or what a
+        transformer's words attend to."""
         from mastery.evaluation.explain import save_explanations
         from mastery.evaluation.plots import plot_confusion_matrix, plot_roc
 
@@ -96,6 +97,13 @@ class Classification(Task):
 
             flow = gradient_flow_figure(model, split, directory / "gradient_flow.png")
             paths += [flow] if flow else []
+        if self.modality == "text" and hasattr(model, "attention_maps"):
+            from mastery.evaluation.attention import attention_figure
+            from mastery.modalities.text import load_tokenizer
+
+            few = trim_padding(take(split, slice(0, 4)))
+            paths.append(attention_figure(model, few["tokens"], few["lengths"], load_tokenizer(meta),
+                                          "which words each word attends to (last block)", directory / "attention.png"))
         return paths
 
     def model_dims(self, meta: dict) -> dict:

@@ -48,7 +48,7 @@ class Forecast(Task):
         return ForecastScores(forecast=outputs.float().numpy(), target=split["target"].double().numpy(),
                               scale=float(meta["scale"]), step_minutes=meta["step_seconds"] / 60)
 
-    def figures(self, model: nn.Module, scores, split: Batch, directory: Path) -> list[Path]:
+    def figures(self, model: nn.Module, scores, split: Batch, meta: dict, directory: Path) -> list[Path]:
         """Forecast vs actual over the test split, and the error by lead time."""
         from mastery.evaluation.forecasting import plot_forecast
 
