@@ -7,8 +7,8 @@ import torch
 
 from mastery.config import TokenizerConfig
 from mastery.errors import MasteryError
-from mastery.models import build_model
 from mastery.modalities.text import encode, train_tokenizer
+from mastery.models import build_model
 
 SENTENCES = ["a gripping , beautifully acted film", "a superb movie with wonderful performances",
              "the stock market fell sharply on monday"]
