@@ -54,6 +54,7 @@ class Contract:
     classes: tuple[str, ...] | None = None
     profile: str | None = None
     tokenizer: str | None = None  # text: the Hugging Face tokenizer JSON that makes `tokens` from text
+    max_chars: int | None = None  # text: the longest text a request may send (validation's limit)
 
     def to_json(self) -> str:
         """Compact JSON; optional fields that are unset are left out."""

@@ -6,7 +6,8 @@ data lives in one module a modality, registered here:
 - `profile`: per-sample columns, computed alike by validation (raw data) and by the server's
   prediction log (what it was sent), so monitoring compares like with like;
 - `expectations`: the Great Expectations checks on those columns;
-- `input_specs`: the model's inputs in the serving contract.
+- `input_specs`: the model's inputs in the serving contract;
+- `raw_input`: what a server may take instead (texts for token ids), or None.
 
 A new modality is one module with a `Modality` and a line in `_load_modalities`.
 """
@@ -34,6 +35,24 @@ class Modality(Protocol):
     def expectations(self, info) -> list: ...
 
     def input_specs(self, stats: dict) -> tuple: ...
+
+    def raw_input(self, contract) -> RawInput | None: ...
+
+
+class RawInput(Protocol):
+    """What a server may take instead of the model's inputs (texts for token ids), made into
+    them as in training: the contract's, so a served model brings its own preprocessing."""
+
+    name: str  # the request's field
+    example: tuple  # one raw example: warm-up, the log's schema
+
+    def field(self, max_batch: int): ...  # its pydantic type
+
+    def max_bytes(self, max_batch: int) -> int: ...  # the body limit
+
+    def problems(self, values) -> list[tuple[int, str]]: ...  # (example, what is wrong) the type lets through
+
+    def encode(self, values) -> dict[str, np.ndarray]: ...
 
 
 _MODALITIES: dict[str, Modality] = {}

@@ -82,6 +82,9 @@ class Images:
             gxe.ExpectColumnValuesToBeBetween(column="inf_count", max_value=0),
         ]
 
+    def raw_input(self, contract) -> None:
+        """Served as the model's inputs themselves."""
+
     def input_specs(self, stats: dict) -> tuple:
         """One input: pixels / pixel_max, a batch of (C, H, W) in [0, 1]."""
         from mastery.export.contract import TensorSpec

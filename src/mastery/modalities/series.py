@@ -140,6 +140,9 @@ class Series:
                 gxe.ExpectColumnValuesToBeBetween(column=v.name, min_value=v.low, max_value=v.high))),
         ]
 
+    def raw_input(self, contract) -> None:
+        """Served as the model's inputs themselves."""
+
     def input_specs(self, stats: dict) -> tuple:
         """`history`: every column of the last steps (any number, at least the window the model
         trained on); `future`: the covariates over the horizon (observed temperature is an

@@ -108,7 +108,8 @@ class Texts:
             for name, array in arrays.items():
                 np.save(out / f"{split}_{name}.npy", array, allow_pickle=False)
         vocab = tokenizer.get_vocab_size()
-        return {"vocab_size": vocab, "max_tokens": config.max_tokens, "pad_id": tokenizer.token_to_id(PAD),
+        return {"vocab_size": vocab, "max_tokens": config.max_tokens, "max_chars": info.max_chars,
+                "pad_id": tokenizer.token_to_id(PAD),
                 "unk_id": tokenizer.token_to_id(UNK),
                 "mean_tokens": {s: round(float(n.mean()), 2) for s, n in lengths.items() if len(n)},
                 "tokenizer": tokenizer.to_str(), "dims": {"vocab_size": vocab}}
@@ -150,12 +151,51 @@ class Texts:
             gxe.ExpectColumnValuesToBeBetween(column="undecodable", max_value=0),
         ]
 
+    def raw_input(self, contract) -> RawTexts | None:
+        """The texts themselves, where the contract carries the tokenizer."""
+        if not contract.tokenizer:
+            return None
+        return RawTexts(load_tokenizer({"tokenizer": contract.tokenizer}), contract.max_chars or TextDataset.max_chars)
+
     def input_specs(self, stats: dict) -> tuple:
         """Token ids (0 pads) of a batch padded to its longest text, and each text's length."""
         from mastery.export.contract import TensorSpec
 
         return (TensorSpec("tokens", "int64", ("batch", "sequence"), min=0, max=stats["vocab_size"] - 1),
                 TensorSpec("lengths", "int64", ("batch",), min=1, max=stats["max_tokens"]))
+
+
+@dataclass(frozen=True)
+class RawTexts:
+    """Texts a server takes instead of token ids, tokenized by the tokenizer the model trained
+    with (the contract's), checked as validation checks texts."""
+
+    tokenizer: object
+    max_chars: int
+    name: ClassVar[str] = "text"
+    example: ClassVar[tuple] = ("a",)
+
+    def field(self, max_batch: int):
+        from typing import Annotated
+
+        from pydantic import Field, StringConstraints
+
+        text = Annotated[str, StringConstraints(min_length=1, max_length=self.max_chars)]
+        return Annotated[list[text], Field(min_length=1, max_length=max_batch,
+                                           description=f"1 to {max_batch} texts of 1 to {self.max_chars} characters")]
+
+    def max_bytes(self, max_batch: int) -> int:
+        return max_batch * (self.max_chars * 6 + 4) + 64 * 1024  # every character as a \uXXXX escape
+
+    def problems(self, values) -> list[tuple[int, str]]:
+        texts = np.array(values)
+        found = [(i, "holds no word (empty or only whitespace)") for i, text in enumerate(values) if not text.split()]
+        return found + [(int(i), "holds characters that are not text (lone surrogates or U+FFFD)")
+                        for i in np.flatnonzero(undecodable(texts))]
+
+    def encode(self, values) -> dict[str, np.ndarray]:
+        tokens, lengths = encode(self.tokenizer, np.array(values))
+        return {"tokens": tokens, "lengths": lengths}
 
 
 def load_tokenizer(stats: dict):

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -58,12 +59,15 @@ class ServeConfig:
 def create_app(config: ServeConfig, model: ServedModel) -> FastAPI:
     """An app serving `model` now and the registry's champion from then on."""
     contract, task = model.contract, TASKS[model.contract.task]
-    profile = get_modality(contract.profile).profile if contract.profile else None
+    modality = get_modality(contract.profile) if contract.profile else None
+    profile = modality.profile if modality else None
+    raw_input = _raw_inputs(modality)
     metrics = ServingMetrics()
     metrics.serving(model)
     watcher = ChampionWatcher(config.source, model, on_swap=metrics.swapped)
-    log = PredictionLog(config.log_path, column_types(_log_columns(model, profile)))
-    PredictRequest, PredictResponse = request_model(contract, config.max_batch), response_model(task.item)
+    log = PredictionLog(config.log_path, column_types(_log_columns(model, profile, raw_input(model))))
+    raw = raw_input(model)
+    PredictRequest, PredictResponse = request_model(contract, config.max_batch, raw), response_model(task.item)
     guarded = [Depends(_api_key_guard(config.api_key))] if config.api_key else []
 
     @asynccontextmanager
@@ -98,10 +102,11 @@ def create_app(config: ServeConfig, model: ServedModel) -> FastAPI:
         # MLP at c=32: 1,052 req/s inline, 459 in FastAPI's threadpool).
         request = parse_request(PredictRequest, http.headers.get("content-type"), await http.body())
         served = watcher.current  # this request's model, whatever swaps happen meanwhile
-        inputs = to_arrays(contract, request)
+        served_raw = raw_input(served)  # its own tokenizer: a retrained model may have learnt another
+        inputs = to_arrays(contract, request, served_raw)
         outputs = task.postprocess(served.contract, served.run(inputs))
         request_id = uuid.uuid4().hex
-        columns = outputs.log_columns | (profile(inputs[contract.inputs[0].name]) if profile else {})
+        columns = outputs.log_columns | (_profiled(profile, served_raw, request, inputs) if profile else {})
         log.append(request_id, served.name, served.version, columns)
         metrics.predicted(served, len(outputs.items))
         response.headers["X-Request-ID"], response.headers["X-Model-Version"] = request_id, served.version
@@ -143,16 +148,41 @@ def create_app(config: ServeConfig, model: ServedModel) -> FastAPI:
     async def unfit_input(request, error: InputError):
         return JSONResponse({"detail": [{"field": error.field, "message": error.message, "type": "input"}], "errors": 1}, 422)
 
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes or default_body_limit(contract, config.max_batch))
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes or default_body_limit(contract, config.max_batch, raw))
     metrics.instrument(app)  # outermost, so it counts the 413s too
     return app
 
 
-def _log_columns(model: ServedModel, profile) -> dict:
+def _raw_inputs(modality):
+    """served model -> the raw input its contract takes (texts with its tokenizer), or None;
+    made once per model version."""
+    made: dict[str, object] = {}
+
+    def raw_input(served: ServedModel):
+        if modality is None:
+            return None
+        if served.sha256 not in made:
+            made[served.sha256] = modality.raw_input(served.contract)
+        return made[served.sha256]
+
+    return raw_input
+
+
+def _profiled(profile, raw, request, inputs: dict) -> dict:
+    """The modality's profile of what was sent: the raw values (texts, profiled as validation
+    profiles the training data), else the first input."""
+    if raw is not None:
+        return profile(np.array(getattr(request, raw.name)))
+    return profile(next(iter(inputs.values())))
+
+
+def _log_columns(model: ServedModel, profile, raw) -> dict:
     """The task's and the profile's columns for one example: they fix the log's schema."""
-    inputs = model.example_inputs()
+    inputs = raw.encode(list(raw.example)) if raw is not None else model.example_inputs()
     columns = TASKS[model.contract.task].postprocess(model.contract, model.run(inputs)).log_columns
-    return columns | (profile(inputs[model.contract.inputs[0].name]) if profile else {})
+    if not profile:
+        return columns
+    return columns | profile(np.array(raw.example) if raw is not None else inputs[model.contract.inputs[0].name])
 
 
 def _api_key_guard(expected: str):

@@ -14,8 +14,11 @@ BYTES_PER_VALUE = 32  # "0.12345678901234567, " with room to spare
 SLACK = 64 * 1024
 
 
-def default_body_limit(contract: Contract, max_batch: int) -> int:
-    """Enough for `max_batch` examples of every input written as long decimals."""
+def default_body_limit(contract: Contract, max_batch: int, raw=None) -> int:
+    """Enough for `max_batch` examples of every input written as long decimals (or of the raw
+    input the server takes instead, as it says)."""
+    if raw is not None:
+        return raw.max_bytes(max_batch)
     values = sum(math.prod(map(spec.smallest, spec.sample_shape)) for spec in contract.inputs)
     return max_batch * values * BYTES_PER_VALUE + SLACK
 

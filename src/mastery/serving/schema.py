@@ -14,14 +14,19 @@ import numpy as np
 from pydantic import BaseModel, Field, Strict, create_model
 
 from mastery.export.contract import Contract, TensorSpec
+from mastery.modalities import RawInput
 
 MAX_ERRORS = 10  # reported per response; the count says how many there were
 _ELEMENTS = {"float32": float, "float64": float, "int32": int, "int64": int, "bool": bool}
 
 
-def request_model(contract: Contract, max_batch: int) -> type[BaseModel]:
-    """`PredictRequest`: one field per model input, a nested list per its shape."""
-    fields = {spec.name: (_array(spec, max_batch), Field(description=_describe(spec))) for spec in contract.inputs}
+def request_model(contract: Contract, max_batch: int, raw: RawInput | None = None) -> type[BaseModel]:
+    """`PredictRequest`: the modality's raw field where it has one (texts), else one field per
+    model input, a nested list per its shape."""
+    if raw is not None:
+        fields = {raw.name: (raw.field(max_batch), ...)}
+    else:
+        fields = {spec.name: (_array(spec, max_batch), Field(description=_describe(spec))) for spec in contract.inputs}
     return create_model("PredictRequest", __config__={"extra": "forbid"}, **fields)
 
 
@@ -70,12 +75,17 @@ def openapi_body(model: type[BaseModel]) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
 
 
-def to_arrays(contract: Contract, request: BaseModel) -> dict[str, np.ndarray]:
-    """The request's inputs as arrays of the contract's dtypes.
+def to_arrays(contract: Contract, request: BaseModel, raw: RawInput | None = None) -> dict[str, np.ndarray]:
+    """The request's inputs as arrays of the contract's dtypes, or its raw values made into them.
 
-    Raises `InputError` for what the schema cannot express: ragged symbolic dimensions and
-    inputs whose batch sizes differ.
+    Raises `InputError` for what the schema cannot express: ragged symbolic dimensions, inputs
+    whose batch sizes differ, raw values the modality refuses (a blank text).
     """
+    if raw is not None:
+        values = getattr(request, raw.name)
+        for index, problem in raw.problems(values)[:1]:
+            raise InputError(f"{raw.name}[{index}]", problem)
+        return raw.encode(values)
     arrays = {}
     for spec in contract.inputs:
         try:

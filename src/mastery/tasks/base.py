@@ -61,7 +61,7 @@ class Task:
 
         return Contract(task=self.name, inputs=get_modality(self.modality).input_specs(stats),
                         outputs=self.output_specs(stats), classes=tuple(stats["classes"]) or None,
-                        profile=self.modality, tokenizer=stats.get("tokenizer"))
+                        profile=self.modality, tokenizer=stats.get("tokenizer"), max_chars=stats.get("max_chars"))
 
     def output_specs(self, stats: dict) -> tuple:
         """The exported outputs, as `mastery.export.contract.TensorSpec`s."""
