@@ -48,6 +48,7 @@ def one_play(project, text: str | None = None) -> None:
     edit_yaml(project / "pipelines" / "lm.yaml", tiny)
 
 
+@pytest.mark.long  # about 100 s: nine steps, an ONNX export and its int8 parity
 def test_every_step_runs_and_the_champion_generates(project):
     one_play(project)
     ctx = load_context("lm")
