@@ -61,17 +61,17 @@ class Corpus(Texts):
         texts = {split: SEPARATOR.join(raw["text"][idx].tolist()) for split, idx in indices.items()}
         tokenizer = train_tokenizer(np.array([texts["train"]]), config)
         tokenizer.save(str(out / TOKENIZER))
-        tokens = {}
+        tokens, unknown = {}, {}
         for split, text in texts.items():
             stream = encode_stream(tokenizer, text)
             if len(stream) <= config.max_tokens:
                 raise DataSourceError(f"split '{split}' holds {len(stream)} characters, fewer than one window of "
                                       f"{config.max_tokens} and its next character (tokenizer.max_tokens)")
             np.save(out / f"{split}_stream.npy", stream, allow_pickle=False)
-            tokens[split] = len(stream)
+            tokens[split], unknown[split] = len(stream), int((stream == UNK_ID).sum())
         vocab = tokenizer.get_vocab_size()
         return {"vocab_size": vocab, "context": config.max_tokens, "tokens": tokens,
-                "unknown": {split: int((np.load(out / f"{split}_stream.npy") == UNK_ID).sum()) for split in texts},
+                "unknown": unknown,
                 "tokenizer": tokenizer.to_str(), "dims": {"vocab_size": vocab, "context": config.max_tokens}}
 
     def tensors(self, arrays: dict[str, np.ndarray], stats: dict) -> dict:

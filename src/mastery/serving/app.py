@@ -106,7 +106,8 @@ def create_app(config: ServeConfig, model: ServedModel) -> FastAPI:
         inputs = to_arrays(contract, request, served_raw)
         outputs = task.postprocess(served.contract, served.run(inputs))
         request_id = uuid.uuid4().hex
-        columns = outputs.log_columns | (_profiled(profile, served_raw, request, inputs) if profile else {})
+        sent = getattr(request, served_raw.name) if served_raw is not None else None
+        columns = outputs.log_columns | (_profiled(profile, sent, inputs) if profile else {})
         log.append(request_id, served.name, served.version, columns)
         metrics.predicted(served, len(outputs.items))
         response.headers["X-Request-ID"], response.headers["X-Model-Version"] = request_id, served.version
@@ -168,21 +169,18 @@ def _raw_inputs(modality):
     return raw_input
 
 
-def _profiled(profile, raw, request, inputs: dict) -> dict:
+def _profiled(profile, raw_values, inputs: dict) -> dict:
     """The modality's profile of what was sent: the raw values (texts, profiled as validation
     profiles the training data), else the first input."""
-    if raw is not None:
-        return profile(np.array(getattr(request, raw.name)))
-    return profile(next(iter(inputs.values())))
+    return profile(np.array(raw_values) if raw_values is not None else next(iter(inputs.values())))
 
 
 def _log_columns(model: ServedModel, profile, raw) -> dict:
     """The task's and the profile's columns for one example: they fix the log's schema."""
-    inputs = raw.encode(list(raw.example)) if raw is not None else model.example_inputs()
+    values = list(raw.example) if raw is not None else None
+    inputs = raw.encode(values) if raw is not None else model.example_inputs()
     columns = TASKS[model.contract.task].postprocess(model.contract, model.run(inputs)).log_columns
-    if not profile:
-        return columns
-    return columns | profile(np.array(raw.example) if raw is not None else inputs[model.contract.inputs[0].name])
+    return columns | (_profiled(profile, values, inputs) if profile else {})
 
 
 def _api_key_guard(expected: str):
