@@ -172,7 +172,7 @@ class TokenizerConfig:
     min_frequency: int = 2  # a piece seen fewer times in training is not learnt
     lowercase: bool = True
     max_tokens: int = 128  # longer texts are cut to their first max_tokens; a corpus's window (context)
-    pretrained: str | None = None  # a packaged model's own tokenizer (`mastery.packaged`), not one learnt
+    pretrained: str | None = None  # a packaged model's own tokenizer (`mastery.packaged`) or a tokenizer.json, not one learnt
 
 
 @dataclass(frozen=True)
@@ -228,11 +228,13 @@ class TransferConfig:
     """A trained candidate adapted to another dataset (textbook ch. 9; `mastery transfer`).
 
     Feature extraction and fine-tuning are compared with training from scratch, on one
-    budget (`train`), at each number of target training examples in `sizes`.
+    budget (`train`), at each number of target training examples in `sizes`. A source that
+    reads token ids hands its tokenizer to the target, whose texts must mean the same ids.
     """
 
     source: str  # the pipeline's candidate whose trained weights are the starting point
     dataset: str  # the target dataset, by its registered name
+    task: str | None = None  # what the target's models learn; default the pipeline's (a masked LM's is classification)
     sizes: tuple[int | Literal["all"], ...] = (100, 500, "all")  # target training examples
     backbone_lr_scale: float = 0.1  # fine-tuning: lr of the pretrained features relative to the head
     unfreeze_after: int = 0  # fine-tuning: epochs of the new head alone before every layer trains

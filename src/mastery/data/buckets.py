@@ -3,6 +3,8 @@ epoch is still a fresh random order."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import Generator, Tensor
 
@@ -29,3 +31,9 @@ def trim_padding(batch: dict[str, Tensor]) -> dict[str, Tensor]:
     """The batch with `tokens` cut to its longest text: a split is padded to its longest."""
     longest = int(batch["lengths"].max())
     return {**batch, "tokens": batch["tokens"][:, :longest]}
+
+
+def bucketed_batches(split: dict[str, Tensor], batch_size: int, batches: int, generator: Generator) -> Iterator[dict[str, Tensor]]:
+    """`batches` batches of texts of about one length (`length_buckets`), each cut to its longest text."""
+    for index in length_buckets(split["lengths"], batch_size, generator)[:batches]:
+        yield trim_padding({key: value[index] for key, value in split.items()})

@@ -23,8 +23,8 @@ from mastery.data.raw import RawData
 from mastery.data.registry import DatasetInfo
 from mastery.modalities import register_modality
 
-PAD, UNK = "[PAD]", "[UNK]"  # ids 0 and 1
-PAD_ID, UNK_ID = 0, 1
+PAD, UNK, MASK = "[PAD]", "[UNK]", "[MASK]"  # ids 0, 1 and 2 of a learnt vocabulary
+PAD_ID, UNK_ID, MASK_ID = 0, 1, 2
 TOKENIZER = "tokenizer.json"
 
 
@@ -38,9 +38,12 @@ class TextDataset(DatasetInfo):
 def train_tokenizer(texts: np.ndarray, config: TokenizerConfig):
     """A tokenizer learnt from `texts`: NFKC (and lower case), words and punctuation split
     apart, then a BPE or whole-word vocabulary; it truncates to `max_tokens` and pads a batch
-    to its longest text. A character vocabulary (`char`, a corpus's) neither truncates nor
-    pads: a language model reads windows of a stream. A `pretrained` tokenizer is a packaged
-    model's own (its vocabulary is what its weights read), cut and padded the same way.
+    to its longest text. A learnt subword or word vocabulary holds [MASK], what a masked
+    language model hides tokens behind, so a classifier fine-tuned from one reads the same ids.
+    A character vocabulary (`char`, a corpus's) neither truncates nor pads: a language model
+    reads windows of a stream. A `pretrained` tokenizer is a packaged model's own (its
+    vocabulary is what its weights read), or a `tokenizer.json` (a pretrained model of ours),
+    cut and padded the same way.
 
     BPE rather than WordPiece: tokenizers 0.23's WordPiece trainer breaks ties differently
     on every run (five runs on MR, five vocabularies), and prepare must be deterministic.
@@ -50,12 +53,13 @@ def train_tokenizer(texts: np.ndarray, config: TokenizerConfig):
     if config.pretrained:
         from mastery.packaged import pretrained_dir
 
-        tokenizer = Tokenizer.from_file(str(pretrained_dir(config.pretrained) / TOKENIZER))
+        found = Path(config.pretrained)
+        tokenizer = Tokenizer.from_file(str(found if found.suffix == ".json" else pretrained_dir(config.pretrained) / TOKENIZER))
         tokenizer.enable_truncation(config.max_tokens)
         tokenizer.enable_padding(pad_id=tokenizer.token_to_id(PAD), pad_token=PAD)
         return tokenizer
     options = {"vocab_size": config.vocab_size, "min_frequency": config.min_frequency,
-               "special_tokens": [PAD, UNK], "show_progress": False}
+               "special_tokens": [PAD, UNK] if config.model == "char" else [PAD, UNK, MASK], "show_progress": False}
     if config.model == "bpe":
         tokenizer, trainer = Tokenizer(models.BPE(unk_token=UNK)), trainers.BpeTrainer(**options)
     else:

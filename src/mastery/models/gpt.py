@@ -15,7 +15,7 @@ import torch
 from torch import Generator, Tensor, nn
 
 from mastery.models.registry import register_model
-from mastery.models.transformer import Block, causal_mask
+from mastery.models.transformer import Block, causal_mask, init_normal
 
 
 class GPT(nn.Module):
@@ -34,11 +34,7 @@ class GPT(nn.Module):
     def _init_weights(self, depth: int) -> None:
         """GPT-2's: weights N(0, 0.02), biases 0, and the projections onto the residual stream
         scaled by 1/√(2 x depth), so the stream's variance does not grow with depth."""
-        for module in self.modules():
-            if isinstance(module, nn.Linear | nn.Embedding):
-                nn.init.normal_(module.weight, std=0.02)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
+        init_normal(self)
         for block in self.blocks:
             for projection in (block.attn.proj, block.mlp.proj):
                 nn.init.normal_(projection.weight, std=0.02 / math.sqrt(2 * depth))

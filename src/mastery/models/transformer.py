@@ -114,3 +114,14 @@ class Block(nn.Module):
         attended, weights = self.attn(self.ln_1(x), mask, weights)
         x = x + attended
         return x + self.mlp(self.ln_2(x)), weights
+
+
+def init_normal(model: nn.Module, std: float = 0.02) -> None:
+    """BERT's and GPT-2's initialisation: linear and embedding weights N(0, std), biases 0.
+    PyTorch's default N(0, 1) embeddings make a tied output layer's first logits so large
+    that the first loss is several times a uniform guess's."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear | nn.Embedding):
+            nn.init.normal_(module.weight, std=std)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from mastery.config import CandidateSpec
-from mastery.config.schema import TransferConfig
+from mastery.config.schema import TokenizerConfig, TransferConfig
 from mastery.data.prepare import PreparedData, write_splits
 from mastery.data.registry import get_dataset
 from mastery.data.subsets import balanced_subset
@@ -25,9 +25,10 @@ from mastery.errors import MasteryError
 from mastery.evaluation import score_model
 from mastery.evaluation.plots import plot_accuracy_vs_examples
 from mastery.evaluation.transfer import MODES, write_transfer_table
-from mastery.models.artifact import build_trained, family_net, load_trained, model_meta
+from mastery.models.artifact import TOKENIZER, build_trained, family_net, load_trained, model_meta
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
+from mastery.tasks import build_task
 from mastery.tasks.base import take
 from mastery.tracking import lineage
 from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten, log_metrics
@@ -48,6 +49,7 @@ def transfer(ctx: Context) -> dict:
     source = family_net(trained)  # the family, behind the source data's standardisation layer
     shutil.rmtree(ctx.paths.transfer, ignore_errors=True)
     data = _target(ctx, cfg)
+    task = build_task(cfg.task or ctx.spec.task, data.stats["modality"])
     train = data.splits["train"]
     configure(ctx.params.tracking, f"{ctx.spec.name}-transfer")
     tags = {"pipeline": ctx.spec.name, "source": cfg.source, "source_params_hash": source_meta["params_hash"],
@@ -59,7 +61,7 @@ def transfer(ctx: Context) -> dict:
         for size in cfg.sizes:
             subset = torch.from_numpy(balanced_subset(labels, len(labels) if size == "all" else size, ctx.params.seed))
             for mode in MODES:
-                results.append(_train_mode(ctx, mode, source, source_meta, take(train, subset), data))
+                results.append(_train_mode(ctx, task, mode, source, source_meta, take(train, subset), data))
         report = {"source": f"{ctx.spec.name}/{cfg.source}", "dataset": cfg.dataset, "modes": list(MODES),
                   "budget": dataclasses.asdict(cfg.train), "results": results}
         out = ctx.paths.transfer
@@ -74,22 +76,27 @@ def transfer(ctx: Context) -> dict:
 
 
 def _target(ctx: Context, cfg: TransferConfig) -> PreparedData:
-    """The target's validated, seeded splits."""
+    """The target's validated, seeded splits; texts tokenized by the source's own tokenizer."""
     info = get_dataset(cfg.dataset)
     raw = info.load(ctx.params)
     validate_raw(raw, info, ctx.paths.transfer / "validation")
+    spec = ctx.spec
+    tokenizer = ctx.paths.candidate(cfg.source) / TOKENIZER
+    if tokenizer.is_file():
+        spec = dataclasses.replace(spec, tokenizer=dataclasses.replace(spec.tokenizer or TokenizerConfig(),
+                                                                       pretrained=str(tokenizer)))
     with tempfile.TemporaryDirectory() as tmp:
-        write_splits(raw, info, ctx.spec, ctx.params.seed, Path(tmp), split=cfg.split)
+        write_splits(raw, info, spec, ctx.params.seed, Path(tmp), split=cfg.split)
         return PreparedData.load(Path(tmp))
 
 
-def _train_mode(ctx: Context, mode: str, source, source_meta: dict, train: dict, data: PreparedData) -> dict:
+def _train_mode(ctx: Context, task, mode: str, source, source_meta: dict, train: dict, data: PreparedData) -> dict:
     import mlflow
 
     cfg, device, examples = ctx.spec.transfer, resolve_device(ctx.params.device), len(train["label"])
     candidate = CandidateSpec(mode, source_meta["family"], source_meta["params"], cfg.train)
     seed_everything(ctx.params.seed, ctx.params.deterministic)  # every mode starts from the same draws
-    model = build_trained(model_meta(mode, candidate.model, candidate.params, ctx.task, data.stats))
+    model = build_trained(model_meta(mode, candidate.model, candidate.params, task, data.stats))
     net, callbacks = family_net(model), []
     if mode != "scratch":
         transplant_features(source, net)
@@ -99,12 +106,12 @@ def _train_mode(ctx: Context, mode: str, source, source_meta: dict, train: dict,
         callbacks.append(UnfreezeFeatures(net.features, cfg.unfreeze_after))
     with mlflow.start_run(run_name=f"{mode}/{examples}", nested=True) as run:
         mlflow.log_params({"mode": mode, "examples": examples})
-        trainer, _ = build_trainer(candidate, ctx.task, data, device, ctx.params.seed, ctx.params.deterministic,
+        trainer, _ = build_trainer(candidate, task, data, device, ctx.params.seed, ctx.params.deterministic,
                                    callbacks=[EpochLogger(run.info.run_id), *callbacks],
                                    name=f"transfer/{mode}/{examples}", model=model,
                                    backbone_lr_scale=cfg.backbone_lr_scale if mode == "fine_tuning" else 1.0)
         trainer.fit(train, data.splits["val"])
-        scores = score_model(trainer.model, ctx.task, data.splits["test"], data.stats, device)
+        scores = score_model(trainer.model, task, data.splits["test"], data.stats, device)
         log_metrics(run.info.run_id, scores.flat(per_class=False))
     flat = scores.flat(per_class=False)
     return {"mode": mode, "examples": examples, "test_accuracy": flat["test_accuracy"],

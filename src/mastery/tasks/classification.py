@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mastery.data.buckets import length_buckets, trim_padding
+from mastery.data.buckets import bucketed_batches, trim_padding
 from mastery.tasks.base import Batch, Sums, Task, Transform, take
 from mastery.tasks.metrics import Metric, MetricTable
 from mastery.tasks.registry import register_task
@@ -63,8 +63,7 @@ class Classification(Task):
         if self.modality != "text":
             yield from super().train_batches(split, batch_size, batches, generator)
             return
-        for index in length_buckets(split["lengths"], batch_size, generator)[:batches]:
-            yield trim_padding(take(split, index))
+        yield from bucketed_batches(split, batch_size, batches, generator)
 
     def eval_batches(self, split: Batch, batch_size: int) -> Iterator[Batch]:
         """In order (predictions line up with the split); texts cut to each batch's longest."""
