@@ -13,7 +13,7 @@ from mastery.models.ngram import NGramConfig, NGramLogistic
 FAMILIES = list_models("text")
 VOCAB = 50
 UNTRAINED = {"minilm": {"pretrained": False}}  # a pretrained family's shape at the tests' vocabulary
-QUIET = {"nbsvm": {}, "minilm": {"dropout": 0.0}}  # no dropout: by default embed_dropout and dropout 0
+QUIET = {"nbsvm": {}, "minilm": {"dropout": 0.0}, "bert_mini": {"dropout": 0.0}}  # no dropout: by default embed_dropout and dropout 0
 
 
 def _build(name, num_classes=2, seed=0, **params) -> nn.Module:

