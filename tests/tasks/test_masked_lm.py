@@ -74,3 +74,21 @@ def test_scores_agree_with_the_trainer_and_training_learns_the_hidden_tokens():
     assert flat["test_perplexity"] == pytest.approx(math.exp(flat["test_loss"]))
     assert scores.per_example("loss").mean() == pytest.approx(flat["test_loss"])
     assert len(scores.per_example("loss")) == (masked_split(split)["target"] != IGNORED).sum()
+
+
+def test_each_epoch_the_run_reads_what_the_model_fills_in():
+    import numpy as np
+
+    from mastery.config import TokenizerConfig
+    from mastery.modalities.text import train_tokenizer
+    from mastery.tasks.masked_lm import cloze_text
+
+    tokenizer = train_tokenizer(np.array(["the movie was good .", "the movie was bad ."] * 5),
+                                TokenizerConfig(model="word", vocab_size=20, min_frequency=1))
+    model = build_model("bert_mini", vocab_size=tokenizer.get_vocab_size(), width=16, depth=1, heads=2, positions=16)
+    text = cloze_text(model, {"tokenizer": tokenizer.to_str()}, ("the [MASK] was good .", "[MASK] movie [MASK] ."), top=3)
+    lines = text.splitlines()
+    assert [line.split("  ->  ")[0] for line in lines] == ["the [MASK] was good .", "[MASK] movie [MASK] .", "[MASK] movie [MASK] ."]
+    vocabulary = set(tokenizer.get_vocab())
+    assert all(len(guesses := line.split("  ->  ")[1].split(" | ")) == 3 and set(guesses) <= vocabulary for line in lines)
+    assert build_task("masked_lm", "text").epoch_texts(model, {"tokenizer": tokenizer.to_str()})["cloze"].count("\n") == 4

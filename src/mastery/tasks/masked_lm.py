@@ -9,12 +9,14 @@ Validation and test are masked once, seeded, a whole split at a time: every epoc
 model is scored on the same hidden tokens, which the gate's paired test needs. The loss is in
 nats per hidden token, and logits are computed at hidden positions only: a vocabulary of
 logits at every position of a test split would not fit in memory, and would be thrown away.
+After each epoch the run gets what the model fills in for a few [MASK]ed review sentences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Generator, Tensor
@@ -28,6 +30,8 @@ from mastery.tasks.registry import register_task
 MASK_RATE = 0.15
 IGNORED = -100  # the target of a token that was not hidden (cross-entropy's ignore_index)
 EVAL_SEED = 0
+CLOZES = ("the movie was [MASK] .", "a [MASK] , funny and moving film .", "the plot is [MASK] and the acting is worse .",
+          "this coffee tastes [MASK] .", "i would not [MASK] this product to anyone .")
 
 
 def mask_tokens(batch: Batch, generator: Generator, rate: float = MASK_RATE) -> Batch:
@@ -92,6 +96,9 @@ class MaskedLanguageModel(Task):
         for start in range(0, rows(masked), batch_size):
             yield trim_padding(take(masked, slice(start, start + batch_size)))
 
+    def epoch_texts(self, model, stats: dict) -> dict[str, str]:
+        return {"cloze": cloze_text(model, stats)}
+
     def score(self, outputs: Tensor, split: Batch, meta: dict):
         from mastery.evaluation.language import TokenScores
 
@@ -100,3 +107,18 @@ class MaskedLanguageModel(Task):
 
 def _hidden(target: Tensor) -> Tensor:
     return target[target != IGNORED]
+
+
+@torch.no_grad()
+def cloze_text(model, meta: dict, sentences: tuple[str, ...] = CLOZES, top: int = 5) -> str:
+    """Each sentence with the model's `top` guesses for its [MASK], likeliest first."""
+    from mastery.modalities.text import encode, load_tokenizer
+
+    tokenizer = load_tokenizer(meta)
+    tokens, lengths = (torch.from_numpy(a) for a in encode(tokenizer, np.array(sentences)))
+    device = next(model.parameters()).device
+    hidden = (tokens == MASK_ID).to(device)
+    guesses = model.eval()(tokens.to(device), lengths.to(device), hidden).topk(top, dim=-1).indices.tolist()
+    rows = hidden.nonzero()[:, 0].tolist()
+    return "\n".join(f"{sentences[row]}  ->  {' | '.join(tokenizer.id_to_token(i) for i in ids)}"
+                     for row, ids in zip(rows, guesses, strict=True))
