@@ -46,13 +46,13 @@ def test_fifteen_percent_of_real_tokens_are_hidden_eighty_ten_ten():
 
 
 def test_held_out_texts_are_masked_alike_whatever_the_batch_size():
-    task, split = build_task("masked_lm", "text"), texts()
+    task, split = build_task("masked_lm", "text"), texts(399)
     hidden = [torch.cat([b["target"][b["target"] != IGNORED] for b in task.eval_batches(split, size)])
               for size in (7, 64, 1000)]
     assert torch.equal(hidden[0], hidden[1]) and torch.equal(hidden[1], hidden[2])
     assert torch.equal(hidden[0], (lambda t: t[t != IGNORED])(masked_split(split)["target"]))
     for batch in task.eval_batches(split, 7):
-        assert batch["tokens"].shape[1] == batch["lengths"].max()  # cut to the batch's longest text
+        assert batch["tokens"].shape == batch["target"].shape == (7, batch["lengths"].max())  # cut to its longest
 
 
 def test_scores_agree_with_the_trainer_and_training_learns_the_hidden_tokens():

@@ -28,9 +28,11 @@ def length_buckets(lengths: Tensor, batch_size: int, generator: Generator, pool_
 
 
 def trim_padding(batch: dict[str, Tensor]) -> dict[str, Tensor]:
-    """The batch with `tokens` cut to its longest text: a split is padded to its longest."""
-    longest = int(batch["lengths"].max())
-    return {**batch, "tokens": batch["tokens"][:, :longest]}
+    """The batch's per-token arrays (`tokens`, a masked LM's `target`) cut to its longest text:
+    a split is padded to its longest."""
+    longest, steps = int(batch["lengths"].max()), batch["tokens"].shape[1]
+    return {key: value[:, :longest] if value.ndim > 1 and value.shape[1] == steps else value
+            for key, value in batch.items()}
 
 
 def bucketed_batches(split: dict[str, Tensor], batch_size: int, batches: int, generator: Generator) -> Iterator[dict[str, Tensor]]:
