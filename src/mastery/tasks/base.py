@@ -121,6 +121,12 @@ class Task:
         """Texts a reviewer reads after each training epoch, by name (a language model's samples)."""
         return {}
 
+    def epoch_figures(self, model: nn.Module, val: Batch, stats: dict, directory: Path) -> list[Path]:
+        """PNG files a reviewer looks at after each training epoch, in `directory`, each named by
+        its stem (an autoencoder's reconstructions of fixed validation images, a GAN's samples
+        from fixed noise): the same picture from a better model each epoch."""
+        return []
+
     def train_transform(self, config) -> Transform | None:
         """What changes a training batch each step (augmentation, noise, masking); None: nothing."""
         return None
