@@ -20,6 +20,7 @@ from typing import ClassVar, Protocol
 import torch
 from torch import Generator, Tensor, nn
 
+from mastery.config import TaskConfig
 from mastery.tasks.metrics import MetricTable
 
 Batch = dict[str, Tensor]
@@ -49,8 +50,9 @@ class Task:
     output: ClassVar[str] = "output"  # the exported output's name
     optimizers: ClassVar[tuple[str, ...]] = ("model",)
 
-    def __init__(self, modality: str):
+    def __init__(self, modality: str, config: TaskConfig | None = None):
         self.modality = modality
+        self.config = config or TaskConfig(self.name)  # the spec's settings of the task
 
     def contract(self, stats: dict):
         """What a server needs to serve this task's model (`mastery.export.contract`): the
