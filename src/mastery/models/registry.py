@@ -51,6 +51,7 @@ def _load_families() -> None:
     # each module registers its builders on import
     from mastery.models import (  # noqa: F401
         alexnet,
+        autoencoder,
         bert,
         convnet,
         efficientnet,

@@ -30,4 +30,4 @@ def list_tasks() -> list[str]:
 
 
 def _load_tasks() -> None:
-    from mastery.tasks import classification, forecast, language_model  # noqa: F401  (each module registers its task)
+    from mastery.tasks import classification, forecast, language_model, reconstruction  # noqa: F401  (each module registers its task)
