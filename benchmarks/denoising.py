@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]

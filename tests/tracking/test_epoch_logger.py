@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import mlflow
@@ -32,5 +33,5 @@ def test_each_epochs_figures_are_logged_under_their_stem(tmp_path, monkeypatch):
         assert [f.path for f in client.list_artifacts(run.info.run_id, stem)] == [
             f"{stem}/epoch-0001.png", f"{stem}/epoch-0002.png"]
     local = client.download_artifacts(run.info.run_id, "samples/epoch-0002.png", str(tmp_path))
-    assert open(local, "rb").read() == b"\x89PNG samples"
+    assert Path(local).read_bytes() == b"\x89PNG samples"
     assert [m.value for m in client.get_metric_history(run.info.run_id, "loss/val")] == [1.0, 0.5]
