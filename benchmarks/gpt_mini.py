@@ -51,7 +51,7 @@ def main() -> None:
     params, spec = load_params(REPO / "params.yaml"), load_spec("lm", REPO)
     info = get_dataset(spec.dataset)
     raw = info.load(params)
-    task = build_task(spec.task, "corpus")
+    task = build_task(spec.task.name, "corpus")
     ours = spec.candidates[0]
     anchor = parse(CandidateSpec, ANCHOR | {"train": {**dataclasses.asdict(spec.train), **ANCHOR["train"]}}, "anchor")
     arms = [(anchor, ANCHOR_CONTEXT), (ours, spec.tokenizer.max_tokens)]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mastery.config import ConfigError, TrainConfig, load_params, load_spec
+from mastery.config import ConfigError, TaskConfig, TrainConfig, load_params, load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -73,6 +73,15 @@ def test_wrong_literal_and_type(tmp_path):
 def test_duplicate_candidates_rejected(tmp_path):
     path = _write_spec(tmp_path, lambda s: s["candidates"].append(dict(s["candidates"][0])))
     with pytest.raises(ConfigError, match="unique"):
+        load_spec(path)
+
+
+def test_a_task_is_named_alone_or_with_its_settings(tmp_path):
+    assert load_spec("quickstart", REPO).task == TaskConfig("classification")
+    path = _write_spec(tmp_path, lambda s: s.update(task={"name": "reconstruction", "noise_std": 0.3}))
+    assert load_spec(path).task == TaskConfig("reconstruction", noise_std=0.3, noise_seed=0)
+    path = _write_spec(tmp_path, lambda s: s.update(task={"name": "reconstruction", "noise": 0.3}))
+    with pytest.raises(ConfigError, match=r"task: unknown key 'noise' \(did you mean 'noise_std'\?\)"):
         load_spec(path)
 
 

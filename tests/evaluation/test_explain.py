@@ -8,7 +8,7 @@ from mastery.evaluation.explain import attention_rollout, explain, grad_cam
 from mastery.models import Standardized, build_model, list_models
 
 
-@pytest.mark.parametrize("name", list_models("image"))
+@pytest.mark.parametrize("name", list_models("image", task="classification"))
 def test_every_spatial_family_gets_maps_in_the_unit_range(name):
     torch.manual_seed(0)
     model = Standardized(build_model(name, in_shape=(1, 8, 8)), [0.5], [0.25])

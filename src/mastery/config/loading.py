@@ -34,6 +34,8 @@ def load_spec(name_or_path: str | Path, root: str | Path = ".") -> PipelineSpec:
         known = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml"))) or "none"
         raise ConfigError(f"no pipeline '{path.stem}' ({path} not found); pipelines: {known}")
     raw = _read_yaml(path)
+    if isinstance(raw.get("task"), str):  # a task by name alone
+        raw["task"] = {"name": raw["task"]}
     defaults = raw.get("train") or {}
     parse(TrainConfig, defaults, str(path), "train")  # report a bad default where it is written, not per candidate
     candidates = raw.get("candidates")

@@ -46,7 +46,7 @@ class EarlyStoppingConfig:
 class AugmentationConfig:
     shift: int = 0  # max random translation in pixels (pad and crop)
     hflip: bool = False  # only where the labels survive a mirror (clothes yes, digits no)
-    noise_std: float = 0.0  # gaussian noise on standardised inputs
+    noise_std: float = 0.0  # gaussian noise on [0, 1] pixels (reconstruction: clipped, and the target stays clean)
 
 
 @dataclass(frozen=True)
@@ -243,12 +243,25 @@ class TransferConfig:
 
 
 @dataclass(frozen=True)
+class TaskConfig:
+    """What the models learn (a registered task, `mastery.tasks`) and the settings every
+    candidate is judged under. A spec writes `task: classification`, or a mapping for a task
+    with settings; they sit under `task`, so each DVC stage that reads the task reads them."""
+
+    name: str = "classification"
+    # reconstruction: the gaussian std (on [0, 1] pixels, clipped) that corrupts every val and
+    # test input, drawn from `noise_seed`, so every model and baseline meets the same noise
+    noise_std: float = 0.0
+    noise_seed: int = 0
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
     name: str
     dataset: str
     registered_model: str
     candidates: tuple[CandidateSpec, ...]
-    task: str = "classification"  # a registered task (`mastery.tasks`)
+    task: TaskConfig = field(default_factory=TaskConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     tokenizer: TokenizerConfig | None = None  # text datasets: how prepare tokenizes (defaults when unset)
     selection_metric: str | None = None  # picks the candidate to register; default the task's primary val metric

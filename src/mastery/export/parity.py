@@ -62,17 +62,26 @@ def check_parity(name: str, metric: str, eager: np.ndarray, exported: np.ndarray
 def measure_parity(name: str, model, task, split: dict, stats: dict, session,
                    max_abs_tol: float, metric_tol: float) -> ParityReport:
     """An ONNX session against its eager model on every example of `split`: the outputs, and
-    the task's primary test metric computed from each."""
+    the task's primary test metric computed from each. Both read the batches the task feeds a
+    model (`eval_batches`), so a task that corrupts its inputs (denoising) compares like with like."""
     import torch
 
-    from mastery.export.onnx_export import onnx_predict
     from mastery.training.inference import predict
 
     eager = predict(model, task, split)
-    exported = torch.from_numpy(onnx_predict(session, {key: split[key].numpy() for key in task.inputs}))
+    exported = torch.cat([_onnx_outputs(session, task, batch) for batch in task.eval_batches(split, 1024)])
     metric = f"test_{task.metrics.primary.name}"
     values = [task.score(outputs, split, stats).flat()[metric] for outputs in (eager, exported)]
     return check_parity(name, metric, eager.numpy(), exported.numpy(), *values, max_abs_tol, metric_tol)
+
+
+def _onnx_outputs(session, task, batch: dict):
+    import torch
+
+    from mastery.export.onnx_export import onnx_predict
+
+    inputs = {key: x.numpy() for key, x in zip(task.inputs, task.model_inputs(batch), strict=True)}
+    return torch.from_numpy(onnx_predict(session, inputs))
 
 
 def assert_parity(report: ParityReport) -> ParityReport:

@@ -22,6 +22,10 @@ class ClassPrediction(BaseModel):
     probabilities: list[float] = Field(description="Probability of every class, in class order")
 
 
+class ReconstructionPrediction(BaseModel):
+    reconstruction: list[list[list[float]]] = Field(description="The image the model drew back, (C, H, W) pixels in [0, 1]")
+
+
 class ForecastPrediction(BaseModel):
     forecast: list[float] = Field(description="The target at each step of the horizon, from the step after the history's last")
 
@@ -63,7 +67,15 @@ def forecast(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
     return Outputs([{"forecast": row} for row in values.tolist()], {"forecast_mean": values.mean(axis=1)})
 
 
+def reconstruct(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
+    """The images as they are; the log keeps each one's mean pixel."""
+    images = outputs[contract.outputs[0].name].astype(np.float64)  # (B, C, H, W)
+    return Outputs([{"reconstruction": image} for image in images.tolist()],
+                   {"reconstruction_mean": images.reshape(len(images), -1).mean(axis=1)})
+
+
 TASKS = {
     "classification": Task(ClassPrediction, classify, drift={"predicted_class": "cat", "confidence": "num"}),
     "forecast": Task(ForecastPrediction, forecast, drift={"forecast_mean": "num"}),
+    "reconstruction": Task(ReconstructionPrediction, reconstruct, drift={"reconstruction_mean": "num"}),
 }

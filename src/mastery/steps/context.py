@@ -26,7 +26,7 @@ class Context:
         """What the pipeline's models learn, for its dataset's modality."""
         from mastery.tasks import build_task
 
-        return build_task(self.spec.task, self.dataset.modality)
+        return build_task(self.spec.task.name, self.dataset.modality, self.spec.task)
 
     @cached_property
     def candidates(self) -> tuple[CandidateSpec, ...]:

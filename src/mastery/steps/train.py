@@ -54,7 +54,9 @@ def train_candidate(
         _log_inputs(ctx, data, data_hash)
         trainer, meta = build_trainer(
             candidate, ctx.task, data, device, ctx.params.seed, ctx.params.deterministic,
-            callbacks=[EpochLogger(run.info.run_id, partial(ctx.task.epoch_texts, stats=data.stats)), *callbacks],
+            callbacks=[EpochLogger(run.info.run_id, partial(ctx.task.epoch_texts, stats=data.stats),
+                                   partial(ctx.task.epoch_figures, val=data.splits["val"], stats=data.stats)),
+                       *callbacks],
             checkpoint_dir=ctx.paths.checkpoints(candidate.name),
             fingerprint=fingerprint,
             name=f"{ctx.spec.name}/{candidate.name}",

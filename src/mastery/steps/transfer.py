@@ -49,7 +49,7 @@ def transfer(ctx: Context) -> dict:
     source = family_net(trained)  # the family, behind the source data's standardisation layer
     shutil.rmtree(ctx.paths.transfer, ignore_errors=True)
     data = _target(ctx, cfg)
-    task = build_task(cfg.task or ctx.spec.task, data.stats["modality"])
+    task = build_task(cfg.task, data.stats["modality"]) if cfg.task else ctx.task
     train = data.splits["train"]
     configure(ctx.params.tracking, f"{ctx.spec.name}-transfer")
     tags = {"pipeline": ctx.spec.name, "source": cfg.source, "source_params_hash": source_meta["params_hash"],

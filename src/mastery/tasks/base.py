@@ -20,6 +20,7 @@ from typing import ClassVar, Protocol
 import torch
 from torch import Generator, Tensor, nn
 
+from mastery.config import TaskConfig
 from mastery.tasks.metrics import MetricTable
 
 Batch = dict[str, Tensor]
@@ -49,8 +50,9 @@ class Task:
     output: ClassVar[str] = "output"  # the exported output's name
     optimizers: ClassVar[tuple[str, ...]] = ("model",)
 
-    def __init__(self, modality: str):
+    def __init__(self, modality: str, config: TaskConfig | None = None):
         self.modality = modality
+        self.config = config or TaskConfig(self.name)  # the spec's settings of the task
 
     def contract(self, stats: dict):
         """What a server needs to serve this task's model (`mastery.export.contract`): the
@@ -120,6 +122,12 @@ class Task:
     def epoch_texts(self, model: nn.Module, stats: dict) -> dict[str, str]:
         """Texts a reviewer reads after each training epoch, by name (a language model's samples)."""
         return {}
+
+    def epoch_figures(self, model: nn.Module, val: Batch, stats: dict, directory: Path) -> list[Path]:
+        """PNG files a reviewer looks at after each training epoch, in `directory`, each named by
+        its stem (an autoencoder's reconstructions of fixed validation images, a GAN's samples
+        from fixed noise): the same picture from a better model each epoch."""
+        return []
 
     def train_transform(self, config) -> Transform | None:
         """What changes a training batch each step (augmentation, noise, masking); None: nothing."""

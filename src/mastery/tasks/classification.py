@@ -28,8 +28,8 @@ class Classification(Task):
 
     output = "logits"
 
-    def __init__(self, modality: str):
-        super().__init__(modality)
+    def __init__(self, modality: str, config=None):
+        super().__init__(modality, config)
         self.inputs = INPUTS[modality]
 
     def output_specs(self, stats: dict) -> tuple:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mastery.config import TaskConfig
 from mastery.errors import MasteryError
 
 _TASKS: dict[str, type] = {}
@@ -14,12 +15,13 @@ def register_task(cls: type) -> type:
     return cls
 
 
-def build_task(name: str, modality: str):
-    """The task `name` for data of `modality` (its inputs depend on it: images, token ids, windows)."""
+def build_task(name: str, modality: str, config: TaskConfig | None = None):
+    """The task `name` for data of `modality` (its inputs depend on it: images, token ids, windows),
+    under the spec's task settings (`config`; the defaults when None)."""
     _load_tasks()
     if name not in _TASKS:
         raise MasteryError(f"unknown task '{name}'; tasks: {', '.join(list_tasks())}")
-    return _TASKS[name](modality)
+    return _TASKS[name](modality, config or TaskConfig(name))
 
 
 def list_tasks() -> list[str]:
@@ -28,4 +30,4 @@ def list_tasks() -> list[str]:
 
 
 def _load_tasks() -> None:
-    from mastery.tasks import classification, forecast, language_model, masked_lm  # noqa: F401  (each module registers its task)
+    from mastery.tasks import classification, forecast, language_model, masked_lm, reconstruction  # noqa: F401  (each module registers its task)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from mastery.config.schema import TrackingConfig
@@ -69,21 +71,37 @@ def epoch_metric_name(key: str) -> str:
 
 
 class EpochLogger(Callback):
-    """Logs each epoch's record as one batch, so the MLflow UI follows training live, and the
+    """Logs each epoch's record as one batch, so the MLflow UI follows training live; the
     texts `texts(model)` writes of the epoch's model (a language model's samples) as
-    `<name>/epoch-NNNN.txt`, so a reviewer reads how the model improves."""
+    `<name>/epoch-NNNN.txt` and the PNGs `figures(model, directory=...)` draws of it (an
+    autoencoder's reconstructions) as `<stem>/epoch-NNNN.png`, so a reviewer sees how the
+    model improves."""
 
-    def __init__(self, run_id: str, texts: Callable[[Any], dict[str, str]] | None = None):
+    def __init__(self, run_id: str, texts: Callable[[Any], dict[str, str]] | None = None,
+                 figures: Callable[..., list[Path]] | None = None):
         self.run_id = run_id
         self.texts = texts
+        self.figures = figures
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         from mlflow import MlflowClient
 
+        epoch = record["epoch"]
         values = {epoch_metric_name(k): v for k, v in record.items() if k != "epoch"}
-        log_metrics(self.run_id, values, step=record["epoch"])
+        log_metrics(self.run_id, values, step=epoch)
         for name, text in (self.texts(trainer.model) if self.texts else {}).items():
-            MlflowClient().log_text(self.run_id, text, f"{name}/epoch-{record['epoch']:04d}.txt")
+            MlflowClient().log_text(self.run_id, text, f"{name}/epoch-{epoch:04d}.txt")
+        if self.figures:
+            self._log_figures(trainer.model, epoch)
+
+    def _log_figures(self, model, epoch: int) -> None:
+        from mlflow import MlflowClient
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in self.figures(model, directory=Path(tmp)):
+                named = Path(tmp) / path.stem / f"epoch-{epoch:04d}{path.suffix}"
+                named.parent.mkdir()
+                MlflowClient().log_artifact(self.run_id, str(path.rename(named)), path.stem)
 
 
 def set_note_section(run_id: str, title: str, text: str) -> None:

@@ -1,0 +1,123 @@
+"""An autoencoder's scores on a split, once (evaluation, the gate and parity read the same
+figures), beside the two baselines a denoiser must beat on the same noisy images: the noisy
+input itself, and a 3x3 median filter of it.
+
+PSNR is 10 log10(1 / MSE) per image on [0, 1] pixels, capped at `PSNR_CAP` dB (a perfect copy
+would be infinite); SSIM is Wang et al.'s (2004) structural similarity with their 11x11
+Gaussian window (sigma 1.5, smaller on images under 11 pixels), K1 = 0.01, K2 = 0.03, over the
+positions where the window fits, per image. A split's score is the mean over images, and an
+image's PSNR is its per-example score (the gate's paired bootstrap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+PSNR_CAP = 100.0  # dB: an MSE of 1e-10
+MEDIAN_SIZE = 3
+
+
+def psnr(images: Tensor, reference: Tensor) -> Tensor:
+    """Peak signal-to-noise ratio in dB of each image against its reference, pixels in [0, 1]: (N,)."""
+    mse = (images - reference).square().flatten(1).mean(dim=1)
+    return -10 * torch.log10(mse.clamp_min(10 ** (-PSNR_CAP / 10)))
+
+
+def ssim(images: Tensor, reference: Tensor, size: int = 11, sigma: float = 1.5) -> Tensor:
+    """Mean structural similarity of each image with its reference, pixels in [0, 1]: (N,)."""
+    channels, height, width = images.shape[1:]
+    side = min(height, width)
+    size = min(size, side if side % 2 else side - 1)  # odd, and within the image
+    window = _gaussian(size, sigma, channels).to(images)
+
+    def blur(x: Tensor) -> Tensor:
+        return F.conv2d(x, window, groups=channels)  # (N, C, H - size + 1, W - size + 1)
+
+    c1, c2 = 0.01**2, 0.03**2
+    mu_x, mu_y = blur(images), blur(reference)
+    var_x, var_y = blur(images * images) - mu_x**2, blur(reference * reference) - mu_y**2
+    cov = blur(images * reference) - mu_x * mu_y
+    index = (2 * mu_x * mu_y + c1) * (2 * cov + c2) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return index.flatten(1).mean(dim=1)
+
+
+def _gaussian(size: int, sigma: float, channels: int) -> Tensor:
+    line = torch.exp(-((torch.arange(size, dtype=torch.float64) - size // 2) ** 2) / (2 * sigma**2))
+    line /= line.sum()
+    return torch.outer(line, line).float().expand(channels, 1, size, size).contiguous()
+
+
+def median_filtered(images: Tensor) -> Tensor:
+    """Each image through a 3x3 median filter (per channel, edges mirrored): the classic denoiser."""
+    from scipy.ndimage import median_filter
+
+    return torch.from_numpy(median_filter(images.numpy(), size=(1, 1, MEDIAN_SIZE, MEDIAN_SIZE)))
+
+
+@dataclass
+class ReconstructionScores:
+    clean: Tensor  # (N, C, H, W) in [0, 1]: the target
+    noisy: Tensor  # what the model read (the clean images when there is no noise)
+    reconstructed: Tensor  # what it drew
+    noise_std: float
+
+    @cached_property
+    def median(self) -> Tensor:
+        return median_filtered(self.noisy)
+
+    @cached_property
+    def per_image(self) -> dict[str, np.ndarray]:
+        """Each image's scores: the model's, then the noisy input's and the median filter's."""
+        scores = {"loss": (self.reconstructed - self.clean).square().flatten(1).mean(dim=1)}
+        for suffix, images in (("", self.reconstructed), ("_noisy", self.noisy), ("_median3", self.median)):
+            scores |= {f"psnr{suffix}": psnr(images, self.clean), f"ssim{suffix}": ssim(images, self.clean)}
+        return {name: values.double().numpy() for name, values in scores.items()}
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return {name: float(values.mean()) for name, values in self.per_image.items()}
+
+    def per_example(self, metric: str) -> np.ndarray:
+        """Per-image scores whose mean is `metric`: what a paired test compares."""
+        if metric not in ("psnr", "ssim", "loss"):
+            raise ValueError(f"'{metric}' has no per-example scores; psnr, ssim and loss have")
+        return self.per_image[metric]
+
+    def flat(self, prefix: str = "test_", per_class: bool = True) -> dict[str, float]:
+        """The scalar scores keyed for MLflow and `dvc metrics` (`per_class` is classification's)."""
+        return {f"{prefix}{name}": value for name, value in self.metrics.items()}
+
+    def report(self) -> dict:
+        """Everything, JSON-ready: the mean scores, their medians over images, and what they were measured on."""
+        medians = {f"{name}_median_over_images": float(np.median(v)) for name, v in self.per_image.items()}
+        return {**self.metrics, **medians, "images": len(self.clean), "noise_std": self.noise_std,
+                "median_filter": f"{MEDIAN_SIZE}x{MEDIAN_SIZE}"}
+
+
+def plot_reconstructions(scores: ReconstructionScores, path: str | Path, count: int = 8) -> Path:
+    """The first `count` images in four rows: original, noisy input, the model's reconstruction,
+    the median filter's, each titled with its PSNR."""
+    from matplotlib.figure import Figure
+
+    from mastery.evaluation.plots import _save
+
+    rows = (("original", scores.clean, None), (f"noisy (std {scores.noise_std:g})", scores.noisy, "psnr_noisy"),
+            ("reconstructed", scores.reconstructed, "psnr"), ("median 3x3", scores.median, "psnr_median3"))
+    count = min(count, len(scores.clean))
+    fig = Figure(figsize=(1.3 * count, 1.5 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), count, squeeze=False)
+    for row, (label, images, metric) in zip(axes, rows, strict=True):
+        row[0].set_ylabel(label, fontsize=8)
+        for i, ax in enumerate(row):
+            ax.imshow(images[i].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
+            ax.set(xticks=[], yticks=[])
+            if metric:
+                ax.set_title(f"{scores.per_image[metric][i]:.1f} dB", fontsize=7)
+    return _save(fig, path)
