@@ -12,7 +12,9 @@ from mastery.tracking.mlflow_runs import EpochLogger
 
 
 def test_each_epochs_figures_are_logged_under_their_stem(tmp_path, monkeypatch):
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
     monkeypatch.chdir(tmp_path)  # the run's local artifacts
     drawn = []
 
