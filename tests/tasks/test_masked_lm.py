@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from mastery.config import OptimizerConfig, TrainConfig
-from mastery.models.registry import build_model
 from mastery.modalities.text import MASK_ID
+from mastery.models.registry import build_model
 from mastery.tasks import build_task
 from mastery.tasks.masked_lm import IGNORED, mask_tokens, masked_split
 from mastery.training.inference import predict
@@ -50,7 +50,8 @@ def test_held_out_texts_are_masked_alike_whatever_the_batch_size():
     hidden = [torch.cat([b["target"][b["target"] != IGNORED] for b in task.eval_batches(split, size)])
               for size in (7, 64, 1000)]
     assert torch.equal(hidden[0], hidden[1]) and torch.equal(hidden[1], hidden[2])
-    assert torch.equal(hidden[0], (lambda t: t[t != IGNORED])(masked_split(split)["target"]))
+    target = masked_split(split)["target"]
+    assert torch.equal(hidden[0], target[target != IGNORED])
     for batch in task.eval_batches(split, 7):
         assert batch["tokens"].shape == batch["target"].shape == (7, batch["lengths"].max())  # cut to its longest
 
