@@ -253,6 +253,11 @@ class TaskConfig:
     # test input, drawn from `noise_seed`, so every model and baseline meets the same noise
     noise_std: float = 0.0
     noise_seed: int = 0
+    # vae: the KL term's weight in the training loss (a beta-VAE's beta), reached linearly from 0
+    # over the first `beta_warmup_steps` optimizer steps; val and test bounds always weigh it 1
+    beta: float = 1.0
+    beta_warmup_steps: int = 0
+    nll_samples: int = 500  # vae: importance samples per test image of its log-likelihood
 
 
 @dataclass(frozen=True)

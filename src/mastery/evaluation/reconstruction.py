@@ -104,20 +104,31 @@ class ReconstructionScores:
 def plot_reconstructions(scores: ReconstructionScores, path: str | Path, count: int = 8) -> Path:
     """The first `count` images in four rows: original, noisy input, the model's reconstruction,
     the median filter's, each titled with its PSNR."""
+    rows = (("original", scores.clean, None), (f"noisy (std {scores.noise_std:g})", scores.noisy, "psnr_noisy"),
+            ("reconstructed", scores.reconstructed, "psnr"), ("median 3x3", scores.median, "psnr_median3"))
+    count = min(count, len(scores.clean))
+    return plot_image_rows([(label, images[:count], [f"{v:.1f} dB" for v in scores.per_image[metric][:count]]
+                             if metric else None) for label, images, metric in rows], path)
+
+
+def plot_image_rows(rows: list[tuple[str, Tensor, list[str] | None]], path: str | Path) -> Path:
+    """Rows of [0, 1] images (N, C, H, W), each labelled on its left and its images maybe titled:
+    the grid every image-drawing task (reconstructions, samples, traversals) plots on."""
     from matplotlib.figure import Figure
 
     from mastery.evaluation.plots import _save
 
-    rows = (("original", scores.clean, None), (f"noisy (std {scores.noise_std:g})", scores.noisy, "psnr_noisy"),
-            ("reconstructed", scores.reconstructed, "psnr"), ("median 3x3", scores.median, "psnr_median3"))
-    count = min(count, len(scores.clean))
+    count = max(len(images) for _, images, _ in rows)
     fig = Figure(figsize=(1.3 * count, 1.5 * len(rows)), layout="constrained")
     axes = fig.subplots(len(rows), count, squeeze=False)
-    for row, (label, images, metric) in zip(axes, rows, strict=True):
+    for row, (label, images, titles) in zip(axes, rows, strict=True):
         row[0].set_ylabel(label, fontsize=8)
         for i, ax in enumerate(row):
-            ax.imshow(images[i].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
             ax.set(xticks=[], yticks=[])
-            if metric:
-                ax.set_title(f"{scores.per_image[metric][i]:.1f} dB", fontsize=7)
+            if i >= len(images):
+                ax.set_axis_off()
+                continue
+            ax.imshow(images[i].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
+            if titles:
+                ax.set_title(titles[i], fontsize=7)
     return _save(fig, path)

@@ -41,6 +41,5 @@ class ClassificationScores:
 def score_model(model, task, split: dict, stats: dict, device=None):
     """The task's test scores of `model` on a prepared split (named tensors)."""
     from mastery.training.device import CPU
-    from mastery.training.inference import predict
 
-    return task.score(predict(model, task, split, device or CPU), split, stats)
+    return task.scores(model, split, stats, device or CPU)

@@ -73,17 +73,27 @@ def sparsity_penalty(code: Tensor, config: AutoencoderConfig) -> Tensor:
 
 def mlp_halves(config: AutoencoderConfig) -> tuple[nn.Module, nn.Module]:
     """Flatten -> Linear/ReLU blocks -> code, and the mirror image back to pixels."""
-    pixels = math.prod(config.in_shape)
-    widths = [pixels, *config.widths]
-    encoder: list[nn.Module] = [nn.Flatten()]
-    for fan_in, fan_out in itertools.pairwise(widths):
-        encoder += [nn.Linear(fan_in, fan_out), nn.ReLU(), nn.Dropout(config.dropout)]
-    back = [config.code, *reversed(config.widths)]
-    decoder: list[nn.Module] = []
-    for fan_in, fan_out in itertools.pairwise(back):
-        decoder += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    decoder += [nn.Linear(back[-1], pixels), nn.Sigmoid(), nn.Unflatten(1, config.in_shape)]
-    return nn.Sequential(*encoder, nn.Linear(widths[-1], config.code)), nn.Sequential(*decoder)
+    return (mlp_encoder(config.in_shape, config.widths, config.code, config.dropout),
+            mlp_decoder(config.code, config.widths, config.in_shape, nn.Sigmoid()))
+
+
+def mlp_encoder(in_shape: tuple[int, ...], widths: tuple[int, ...], code: int, dropout: float) -> nn.Sequential:
+    """Flatten -> Linear/ReLU/Dropout blocks of `widths` -> a Linear to `code` units."""
+    sizes = [math.prod(in_shape), *widths]
+    layers: list[nn.Module] = [nn.Flatten()]
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers, nn.Linear(sizes[-1], code))
+
+
+def mlp_decoder(code: int, widths: tuple[int, ...], in_shape: tuple[int, ...], output: nn.Module) -> nn.Sequential:
+    """The encoder's mirror, `code` units -> Linear/ReLU blocks of reversed `widths` -> pixels
+    under `output` (a sigmoid for [0, 1] pixels; identity for a VAE's Bernoulli logits)."""
+    sizes = [code, *reversed(widths)]
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(sizes[-1], math.prod(in_shape)), output, nn.Unflatten(1, tuple(in_shape)))
 
 
 def conv_halves(config: AutoencoderConfig) -> tuple[nn.Module, nn.Module]:

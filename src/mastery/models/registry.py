@@ -65,6 +65,7 @@ def _load_families() -> None:
         recurrent_forecast,
         resnet,
         rnn,
+        vae,
         vgg,
         vit,
     )

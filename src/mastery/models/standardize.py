@@ -28,3 +28,12 @@ class Standardized(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) in [0, 1]
         return self.net(self.standardize(x))
+
+    def encode(self, x: Tensor):  # (B, C, H, W) in [0, 1] -> the family's code
+        """A family with a code (an autoencoder, a VAE) encodes standardised pixels, as its
+        forward reads them: a task calls `encode` alike on a bare family and a trained model."""
+        return self.net.encode(self.standardize(x))
+
+    def decode(self, code: Tensor) -> Tensor:
+        """The family's decoder: codes need no standardisation."""
+        return self.net.decode(code)

@@ -115,6 +115,13 @@ class Task:
         for MLflow, DVC and the gate), `per_example(metric)` (for paired tests) and `report()`."""
         raise NotImplementedError
 
+    def scores(self, model: nn.Module, split: Batch, meta: dict, device: torch.device):
+        """`score` of the model's outputs on a split; a task whose test scores need the model
+        itself, not only its outputs (a VAE's importance-sampled likelihood), overrides this."""
+        from mastery.training.inference import predict
+
+        return self.score(predict(model, self, split, device), split, meta)
+
     def figures(self, model: nn.Module, scores, split: Batch, meta: dict, directory: Path) -> list[Path]:
         """PNG files a reviewer reads beside the learning curves."""
         return []

@@ -45,6 +45,13 @@ def clean(batch: Batch) -> Tensor:
     return batch.get("clean", batch["image"])
 
 
+def unit_image_specs(name: str, stats: dict) -> tuple:
+    """One exported output: a batch of images of the input's shape, pixels in [0, 1]."""
+    from mastery.export.contract import TensorSpec
+
+    return (TensorSpec(name, "float32", ("batch", *stats["dims"]["in_shape"]), min=0.0, max=1.0),)
+
+
 def code_penalties(model: nn.Module) -> list[Tensor]:
     """The penalties the model's last training forward left on its code (a sparse autoencoder's)."""
     return [m.code_penalty for m in model.modules() if getattr(m, "code_penalty", None) is not None]
@@ -59,9 +66,7 @@ class Reconstruction(Task):
     output = "reconstruction"
 
     def output_specs(self, stats: dict) -> tuple:
-        from mastery.export.contract import TensorSpec
-
-        return (TensorSpec(self.output, "float32", ("batch", *stats["dims"]["in_shape"]), min=0.0, max=1.0),)
+        return unit_image_specs(self.output, stats)
 
     def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         return F.mse_loss(outputs, clean(batch))

@@ -30,4 +30,11 @@ def list_tasks() -> list[str]:
 
 
 def _load_tasks() -> None:
-    from mastery.tasks import classification, forecast, language_model, masked_lm, reconstruction  # noqa: F401  (each module registers its task)
+    from mastery.tasks import (  # noqa: F401  (each module registers its task)
+        classification,
+        forecast,
+        language_model,
+        masked_lm,
+        reconstruction,
+        vae,
+    )
