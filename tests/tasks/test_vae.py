@@ -12,7 +12,13 @@ import torch
 from mastery.config import TaskConfig
 from mastery.models import build_model
 from mastery.tasks import build_task
-from mastery.tasks.vae import binarise, bound_terms, gaussian_kl, importance_sampled_nll, log_weights
+from mastery.tasks.vae import (
+    binarise,
+    bound_terms,
+    gaussian_kl,
+    importance_sampled_nll,
+    log_weights,
+)
 
 SHAPE = (1, 8, 8)
 

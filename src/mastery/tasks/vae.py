@@ -116,10 +116,6 @@ class VAE(Task):
     def output_specs(self, stats: dict) -> tuple:
         return unit_image_specs(self.output, stats)
 
-    def forward(self, model: nn.Module, batch: Batch) -> Tensor:
-        """The pixel probabilities the model reconstructs the binarised image with."""
-        return model(binarise(batch["image"]))
-
     def training_step(self, model: nn.Module, batch: Batch, step: Stepper) -> tuple[Sums, int]:
         beta = self.beta
         recon, kl = bound_terms(model, binarise(batch["image"]))
