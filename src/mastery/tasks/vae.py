@@ -16,6 +16,9 @@ log p(z_k) - log q(z_k|x)], an upper bound on the true NLL that tightens as k gr
 one-sample -ELBO at k = 1. It needs the model, not its outputs, so the task overrides `scores`.
 The task reaches the family's `encode` and `decode` through the model it is given (a trained
 one is `Standardized`, whose pass-throughs standardise the encoder's input as its forward does).
+Two limits, for now: data-parallel training (`train.processes` > 1) wraps the model in DDP,
+which passes no `encode` through; and the warm-up's step count is not checkpointed, so a
+resumed run ramps the KL weight again from 0.
 """
 
 from __future__ import annotations
