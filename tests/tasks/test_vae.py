@@ -91,7 +91,7 @@ def steps(vae_task, model, data: torch.Tensor, count: int, lr: float = 3e-3) -> 
         optimizer.step()
 
     torch.manual_seed(0)
-    return [(vae_task.beta, vae_task.training_step(model.train(), {"image": data}, step)[0]) for _ in range(count)]
+    return [(vae_task.beta(model), vae_task.training_step(model.train(), {"image": data}, step)[0]) for _ in range(count)]
 
 
 def test_the_kl_weight_warms_up_linearly_and_the_reported_bound_weighs_it_by_one():
@@ -101,7 +101,8 @@ def test_the_kl_weight_warms_up_linearly_and_the_reported_bound_weighs_it_by_one
     for beta, sums in records:
         assert sums["neg_elbo"] == pytest.approx((sums["recon"] + sums["kl"]).item(), rel=1e-6)
         assert sums["loss"] == pytest.approx((sums["recon"] + beta * sums["kl"]).item(), rel=1e-6)
-    assert task(beta=2.0).beta == 2.0  # no warm-up: beta from the first step
+    assert [beta for beta, _ in steps(warming, vae(), digits(), 2)] == [0.0, 0.125]  # another model warms up anew
+    assert task(beta=2.0).beta(vae()) == 2.0  # no warm-up: beta from the first step
 
 
 def test_validation_reports_the_bound_on_the_same_codes_every_time():

@@ -7,7 +7,8 @@ decoder gives Bernoulli logits; per image, in nats, -ELBO = -log p(x|z) (binary 
 summed over pixels, one reparameterised code z ~ q(z|x)) + KL(q(z|x) || N(0, I)) (closed form).
 Training minimises recon + beta * KL, beta from the spec's `task.beta`, ramped linearly from 0
 over `task.beta_warmup_steps` optimizer steps (a KL warm-up, Bowman et al., 2016): the task
-counts the steps it takes, so the ramp needs no epoch. The reported `neg_elbo` always weighs
+counts the steps each model takes, so the ramp needs no epoch and every candidate of a spec
+(or trial of a search) warms up from 0. The reported `neg_elbo` always weighs
 the KL by 1, a true bound comparable across runs whatever their beta.
 
 The test negative log-likelihood is the importance-weighted estimate (Burda et al., 2016) with
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import torch
 import torch.nn.functional as F
@@ -108,22 +110,21 @@ class VAE(Task):
 
     def __init__(self, modality: str, config=None):
         super().__init__(modality, config)
-        self.steps_taken = 0  # optimizer steps so far: the KL warm-up's clock
+        self.steps_taken: WeakKeyDictionary[nn.Module, int] = WeakKeyDictionary()  # the warm-up's clock, per model
 
-    @property
-    def beta(self) -> float:
-        """The KL weight of the next training step: linear from 0 to `task.beta` over the warm-up."""
+    def beta(self, model: nn.Module) -> float:
+        """The KL weight of `model`'s next training step: linear from 0 to `task.beta` over the warm-up."""
         warmup = self.config.beta_warmup_steps
-        return self.config.beta * min(1.0, self.steps_taken / warmup) if warmup else self.config.beta
+        return self.config.beta * min(1.0, self.steps_taken.get(model, 0) / warmup) if warmup else self.config.beta
 
     def output_specs(self, stats: dict) -> tuple:
         return unit_image_specs(self.output, stats)
 
     def training_step(self, model: nn.Module, batch: Batch, step: Stepper) -> tuple[Sums, int]:
-        beta = self.beta
+        beta = self.beta(model)
         recon, kl = bound_terms(model, binarise(batch["image"]))
         step("model", (recon + beta * kl).mean())
-        self.steps_taken += 1
+        self.steps_taken[model] = self.steps_taken.get(model, 0) + 1
         return bound_sums(recon.detach(), kl.detach(), beta), len(recon)
 
     def eval_step(self, model: nn.Module, batch: Batch) -> tuple[Sums, int]:
