@@ -25,7 +25,7 @@ def test_each_epochs_figures_are_logged_under_their_stem(tmp_path, monkeypatch):
             path.write_bytes(b"\x89PNG " + path.stem.encode())
         return paths
 
-    with mlflow.start_run() as run:
+    with mlflow.start_run(experiment_id=mlflow.create_experiment("epoch-logger")) as run:  # not an earlier test's
         logger = EpochLogger(run.info.run_id, figures=figures)
         for epoch in (1, 2):
             logger.on_epoch_end(SimpleNamespace(model=f"model {epoch}"), {"epoch": epoch, "val_loss": 1.0 / epoch})
