@@ -102,9 +102,6 @@ class MaskedLanguageModel(nn.Module):
         states, _ = self.features.states(tokens, lengths)
         return self.head(states if hidden is None else states[hidden], self.features.embed.weight)
 
-    def attention_maps(self, tokens: Tensor, lengths: Tensor) -> list[Tensor]:
-        return self.features.states(tokens, lengths, weights=True)[1]
-
 
 def load_bert_weights(encoder: BertEncoder, name: str = MINILM) -> BertEncoder:
     """The packaged checkpoint's tensors in `encoder`, Q, K and V joined into one projection."""

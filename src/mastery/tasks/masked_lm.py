@@ -23,7 +23,7 @@ from torch import Generator, Tensor
 
 from mastery.data.buckets import bucketed_batches, trim_padding
 from mastery.modalities.text import MASK_ID
-from mastery.tasks.base import Batch, Sums, Task, Transform, rows, take
+from mastery.tasks.base import Batch, Sums, Task, Transform
 from mastery.tasks.metrics import Metric, MetricTable
 from mastery.tasks.registry import register_task
 
@@ -92,9 +92,7 @@ class MaskedLanguageModel(Task):
         return bucketed_batches(split, batch_size, batches, generator)
 
     def eval_batches(self, split: Batch, batch_size: int) -> Iterator[Batch]:
-        masked = masked_split(split)
-        for start in range(0, rows(masked), batch_size):
-            yield trim_padding(take(masked, slice(start, start + batch_size)))
+        return map(trim_padding, super().eval_batches(masked_split(split), batch_size))
 
     def epoch_texts(self, model, stats: dict) -> dict[str, str]:
         return {"cloze": cloze_text(model, stats)}
