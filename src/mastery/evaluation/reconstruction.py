@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -61,12 +62,35 @@ def median_filtered(images: Tensor) -> Tensor:
     return torch.from_numpy(median_filter(images.numpy(), size=(1, 1, MEDIAN_SIZE, MEDIAN_SIZE)))
 
 
+class PerImageScores:
+    """Scores kept per image (a subclass's `per_image`): a split's figure is their mean, and
+    each image's value of a metric in `paired` is its per-example score (the gate's paired test)."""
+
+    paired: ClassVar[tuple[str, ...]]
+    per_image: dict[str, np.ndarray]
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return {name: float(values.mean()) for name, values in self.per_image.items()}
+
+    def per_example(self, metric: str) -> np.ndarray:
+        """Per-image scores whose mean is `metric`: what a paired test compares."""
+        if metric not in self.paired:
+            raise ValueError(f"'{metric}' has no per-example scores; {', '.join(self.paired)} have")
+        return self.per_image[metric]
+
+    def flat(self, prefix: str = "test_", per_class: bool = True) -> dict[str, float]:
+        """The scalar scores keyed for MLflow and `dvc metrics` (`per_class` is classification's)."""
+        return {f"{prefix}{name}": value for name, value in self.metrics.items()}
+
+
 @dataclass
-class ReconstructionScores:
+class ReconstructionScores(PerImageScores):
     clean: Tensor  # (N, C, H, W) in [0, 1]: the target
     noisy: Tensor  # what the model read (the clean images when there is no noise)
     reconstructed: Tensor  # what it drew
     noise_std: float
+    paired: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "loss")
 
     @cached_property
     def median(self) -> Tensor:
@@ -79,20 +103,6 @@ class ReconstructionScores:
         for suffix, images in (("", self.reconstructed), ("_noisy", self.noisy), ("_median3", self.median)):
             scores |= {f"psnr{suffix}": psnr(images, self.clean), f"ssim{suffix}": ssim(images, self.clean)}
         return {name: values.double().numpy() for name, values in scores.items()}
-
-    @property
-    def metrics(self) -> dict[str, float]:
-        return {name: float(values.mean()) for name, values in self.per_image.items()}
-
-    def per_example(self, metric: str) -> np.ndarray:
-        """Per-image scores whose mean is `metric`: what a paired test compares."""
-        if metric not in ("psnr", "ssim", "loss"):
-            raise ValueError(f"'{metric}' has no per-example scores; psnr, ssim and loss have")
-        return self.per_image[metric]
-
-    def flat(self, prefix: str = "test_", per_class: bool = True) -> dict[str, float]:
-        """The scalar scores keyed for MLflow and `dvc metrics` (`per_class` is classification's)."""
-        return {f"{prefix}{name}": value for name, value in self.metrics.items()}
 
     def report(self) -> dict:
         """Everything, JSON-ready: the mean scores, their medians over images, and what they were measured on."""

@@ -12,42 +12,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mastery.evaluation.reconstruction import plot_image_rows
+from mastery.evaluation.reconstruction import PerImageScores, plot_image_rows
 
 TRAVERSAL_RANGE = 3.0  # prior standard deviations either side of the digit's code
 STEPS = 8  # images along a traversal or an interpolation
 
 
 @dataclass
-class VAEScores:
+class VAEScores(PerImageScores):
     recon: Tensor  # (N,) -log p(x|z), one code per image
     kl: Tensor  # (N,) KL(q(z|x) || p(z))
     nll: Tensor  # (N,) importance-sampled -log p(x)
     samples: int  # importance samples per image
+    paired: ClassVar[tuple[str, ...]] = ("nll", "neg_elbo")
 
     @cached_property
     def per_image(self) -> dict[str, np.ndarray]:
         scores = {"neg_elbo": self.recon + self.kl, "nll": self.nll, "recon": self.recon, "kl": self.kl}
         return {name: values.double().numpy() for name, values in scores.items()}
-
-    @property
-    def metrics(self) -> dict[str, float]:
-        return {name: float(values.mean()) for name, values in self.per_image.items()}
-
-    def per_example(self, metric: str) -> np.ndarray:
-        """Per-image scores whose mean is `metric`: what a paired test compares."""
-        if metric not in ("nll", "neg_elbo"):
-            raise ValueError(f"'{metric}' has no per-example scores; nll and neg_elbo have")
-        return self.per_image[metric]
-
-    def flat(self, prefix: str = "test_", per_class: bool = True) -> dict[str, float]:
-        """The scalar scores keyed for MLflow and `dvc metrics` (`per_class` is classification's)."""
-        return {f"{prefix}{name}": value for name, value in self.metrics.items()}
 
     def report(self) -> dict:
         """Everything, JSON-ready: the mean scores in nats, the bound's gap, what they were measured on."""
