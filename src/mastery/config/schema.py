@@ -16,6 +16,7 @@ class OptimizerConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     momentum: float = 0.9  # momentum / nesterov / rmsprop
+    beta1: float = 0.9  # adam / adamw: decay of the gradient average (0.5 for GANs, DCGAN)
     beta2: float = 0.999  # adam / adamw: decay of the squared-gradient average (0.99 on small data, nanoGPT)
 
 
@@ -258,6 +259,12 @@ class TaskConfig:
     beta: float = 1.0
     beta_warmup_steps: int = 0
     nll_samples: int = 500  # vae: importance samples per test image of its log-likelihood
+    # gan: the size of the noise the task draws for the generator, and the trained classifier
+    # (a `models/<pipeline>/<candidate>` directory, frozen) that judges its samples: the
+    # Fréchet distance is measured in its features, generated classes are its predictions
+    latent: int = 64
+    judge: str | None = None
+    conditional: bool = False  # gan: the generator draws the class it is asked for
 
 
 @dataclass(frozen=True)

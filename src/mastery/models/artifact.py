@@ -29,7 +29,7 @@ def model_meta(candidate: str, family: str, params: dict, task, stats: dict) -> 
     meta = {"candidate": candidate, "family": family, "params": params, "task": task.name,
             "modality": stats["modality"], "classes": stats["classes"],
             "dims": stats["dims"] | task.model_dims(stats)}
-    if stats["modality"] == "image":
+    if "image" in task.inputs:  # a generator reads noise: nothing to standardise
         meta |= {"mean": stats["mean"], "std": stats["std"]}
     if "tokenizer" in stats:
         meta["tokenizer"] = stats["tokenizer"]
@@ -39,7 +39,7 @@ def model_meta(candidate: str, family: str, params: dict, task, stats: dict) -> 
 def build_trained(meta: dict) -> nn.Module:
     """The registered family for `meta`, behind its standardisation layer for images."""
     net = build_model(meta["family"], **meta["dims"], **meta["params"])
-    return Standardized(net, meta["mean"], meta["std"]) if meta["modality"] == "image" else net
+    return Standardized(net, meta["mean"], meta["std"]) if "mean" in meta else net
 
 
 def save_trained(directory: Path, model: nn.Module, meta: dict) -> None:

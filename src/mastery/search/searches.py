@@ -193,10 +193,9 @@ class NasSearch(Search):
     @property
     def latency_example(self) -> tuple:
         """One validation example as the model takes it: what serving latency is measured on."""
-        from mastery.tasks.base import take
 
         val = PreparedData.load(self.ctx.paths.prepared).splits["val"]
-        return self.ctx.task.model_inputs(take(val, slice(0, 1)))
+        return self.ctx.task.example(val)
 
     def sampler(self, seed: int):
         import optuna

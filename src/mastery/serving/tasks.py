@@ -26,6 +26,10 @@ class ReconstructionPrediction(BaseModel):
     reconstruction: list[list[list[float]]] = Field(description="The image the model drew back, (C, H, W) pixels in [0, 1]")
 
 
+class GeneratedImage(BaseModel):
+    image: list[list[list[float]]] = Field(description="The image the generator drew from the noise (and class) sent, (C, H, W) pixels in [0, 1]")
+
+
 class ForecastPrediction(BaseModel):
     forecast: list[float] = Field(description="The target at each step of the horizon, from the step after the history's last")
 
@@ -67,15 +71,21 @@ def forecast(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
     return Outputs([{"forecast": row} for row in values.tolist()], {"forecast_mean": values.mean(axis=1)})
 
 
-def reconstruct(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
-    """The images as they are; the log keeps each one's mean pixel."""
-    images = outputs[contract.outputs[0].name].astype(np.float64)  # (B, C, H, W)
-    return Outputs([{"reconstruction": image} for image in images.tolist()],
-                   {"reconstruction_mean": images.reshape(len(images), -1).mean(axis=1)})
+def images(field: str) -> Callable[[Contract, dict[str, np.ndarray]], Outputs]:
+    """Images out (a reconstruction, a generator's sample), as they are, under `field`; the log
+    keeps each one's mean pixel as `<field>_mean` (a broken or collapsing model moves it)."""
+
+    def postprocess(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
+        drawn = outputs[contract.outputs[0].name].astype(np.float64)  # (B, C, H, W)
+        return Outputs([{field: image} for image in drawn.tolist()],
+                       {f"{field}_mean": drawn.reshape(len(drawn), -1).mean(axis=1)})
+
+    return postprocess
 
 
 TASKS = {
     "classification": Task(ClassPrediction, classify, drift={"predicted_class": "cat", "confidence": "num"}),
     "forecast": Task(ForecastPrediction, forecast, drift={"forecast_mean": "num"}),
-    "reconstruction": Task(ReconstructionPrediction, reconstruct, drift={"reconstruction_mean": "num"}),
+    "reconstruction": Task(ReconstructionPrediction, images("reconstruction"), drift={"reconstruction_mean": "num"}),
+    "gan": Task(GeneratedImage, images("image"), drift={"image_mean": "num"}),
 }

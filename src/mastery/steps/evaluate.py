@@ -12,7 +12,6 @@ from mastery.evaluation.zoo import write_zoo_table, zoo_row
 from mastery.models.artifact import load_trained
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
-from mastery.tasks.base import take
 from mastery.tracking.lineage import LINEAGE_TAGS
 from mastery.tracking.mlflow_runs import configure, log_metrics, set_note_section
 from mastery.tracking.registry import register_unless_known
@@ -87,7 +86,7 @@ def _score_candidate(ctx: Context, candidate, data: PreparedData) -> dict:
     history = json.loads((directory / "history.json").read_text())
     test = data.splits["test"]
     scores = score_model(model, ctx.task, test, data.stats, _device(ctx))
-    example = ctx.task.model_inputs(take(test, slice(0, 1)))
+    example = ctx.task.example(test)
     headline = {m: scores.flat()[f"test_{m}"] for m in ctx.task.metrics.shown}
     row = zoo_row(meta, model, example, headline, history, _device(ctx), candidate.train.max_batches)
     figures = ctx.paths.reports / candidate.name
@@ -114,8 +113,8 @@ def _register(ctx: Context, name: str, data: PreparedData, scored: dict):
     tags = {key: run_tags[key] for key in LINEAGE_TAGS}
     primary = f"test_{ctx.task.metrics.primary.name}"
     tags[primary] = f"{scored['scores'].flat()[primary]:.4f}"
-    test = data.splits["test"]
-    example = {key: test[key][:5].numpy() for key in ctx.task.inputs}  # several rows: pt2 specialises a batch of one
+    fed = ctx.task.example(data.splits["test"], 5)  # several rows: pt2 specialises a batch of one
+    example = {key: value.numpy() for key, value in zip(ctx.task.inputs, fed, strict=True)}
     with mlflow.start_run(run_id=scored["run_id"]):
         return register_unless_known(
             scored["model"], ctx.paths.candidate(name), example, ctx.spec.registered_model, tags, ctx.task.dynamic_dims()

@@ -46,7 +46,7 @@ def export(ctx: Context) -> dict:
     metadata |= {k: version.tags.get(k, "unknown") for k in LINEAGE_TAGS}
     metadata[CONTRACT_KEY] = task.contract(data.stats).to_json()
 
-    example = {key: test[key][:5] for key in task.inputs}
+    example = dict(zip(task.inputs, task.example(test, 5), strict=True))
     files = {"onnx": export_onnx(model, example, task.dynamic_dims(), task.output, out / "model.onnx", metadata)}
     tolerances = {"onnx": (config.fp32_max_abs, config.fp32_metric_tolerance)}
     if config.int8:

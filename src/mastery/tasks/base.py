@@ -74,8 +74,13 @@ class Task:
         return {key: {0: "batch"} for key in self.inputs}
 
     def model_inputs(self, batch: Batch) -> tuple[Tensor, ...]:
-        """What the model is called with, in order: also an export's example and a latency probe."""
+        """What the model is called with, in order."""
         return tuple(batch[key] for key in self.inputs)
+
+    def example(self, split: Batch, count: int = 1) -> tuple[Tensor, ...]:
+        """The model's inputs for the first `count` examples of a split, as the task feeds them
+        (a generator's noise, a denoiser's noisy images): an export's example, a latency probe."""
+        return self.model_inputs(next(iter(self.eval_batches(take(split, slice(0, count)), count))))
 
     def forward(self, model: nn.Module, batch: Batch) -> Tensor:
         return model(*self.model_inputs(batch))
@@ -105,6 +110,11 @@ class Task:
     def _sums(self, loss: Tensor, outputs: Tensor, batch: Batch) -> tuple[Sums, int]:
         units = self.count(batch)
         return {"loss": loss.detach().float() * units, **self.score_sums(outputs, batch)}, units
+
+    def split_scores(self, model: nn.Module, split: Batch) -> dict[str, float]:
+        """Scores of a whole split that are no sum over its batches (a Fréchet distance between
+        two sets of features): the trainer adds them to each evaluation."""
+        return {}
 
     def model_dims(self, meta: dict) -> dict:
         """What the task adds to a family's builder arguments (the number of classes, a horizon)."""

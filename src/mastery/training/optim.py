@@ -68,9 +68,9 @@ def build_optimizer(model: nn.Module, cfg: OptimizerConfig, backbone_lr_scale: f
         case "adagrad":
             return torch.optim.Adagrad(groups, lr=cfg.lr)
         case "adam":
-            return torch.optim.Adam(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
+            return torch.optim.Adam(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         case "adamw":
-            return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
+            return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     raise ValueError(f"unknown optimizer '{cfg.name}'")
 
 

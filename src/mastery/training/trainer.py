@@ -195,7 +195,7 @@ class Trainer:
 
     @torch.inference_mode()
     def evaluate(self, data: Batch) -> dict[str, float]:
-        """Mean loss and scores over a whole split, in large batches."""
+        """Mean loss and scores over a whole split, in large batches, and the task's whole-split scores."""
         self.model.eval()
         totals: Sums = {}
         units = 0
@@ -205,7 +205,7 @@ class Trainer:
                 sums, count = self.task.eval_step(self.model, batch)
             _accumulate(totals, sums)
             units += count
-        return {k: v.item() / units for k, v in totals.items()}
+        return {k: v.item() / units for k, v in totals.items()} | self.task.split_scores(self.model, data)
 
     def _track_best(self, record: dict) -> None:
         value = record[self.monitor]
