@@ -238,3 +238,37 @@ def task_states(flow_state) -> dict[str, str]:
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
     return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
+
+
+def digits_split(rows: slice) -> dict:
+    """sklearn's 8x8 digits as a split of named tensors, pixels in [0, 1]."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = torch.tensor(digits.images[rows], dtype=torch.float32).unsqueeze(1) / 16
+    return {"image": images, "label": torch.tensor(digits.target[rows])}
+
+
+@pytest.fixture(scope="session")
+def digits_judge(tmp_path_factory) -> Path:
+    """A small MLP classifier of 8x8 digits, trained here in seconds and saved as a trained
+    model directory: the judge a generative test's samples are read by."""
+    import torch
+
+    from mastery.config import TrainConfig
+    from mastery.models.artifact import build_trained, save_trained
+    from mastery.tasks import build_task
+    from mastery.training.trainer import Trainer
+
+    torch.manual_seed(0)
+    train = digits_split(slice(0, 1200))
+    meta = {"candidate": "judge", "family": "mlp", "params": {"hidden": [64]}, "task": "classification",
+            "modality": "image", "classes": [str(d) for d in range(10)], "dims": {"in_shape": [1, 8, 8], "num_classes": 10},
+            "mean": [float(train["image"].mean())], "std": [float(train["image"].std())]}
+    model = build_trained(meta)
+    Trainer(model, build_task("classification", "image"), TrainConfig(epochs=15, batch_size=64)).fit(
+        train, digits_split(slice(1200, 1500)))
+    directory = tmp_path_factory.mktemp("judge")
+    save_trained(directory, model, meta)
+    return directory

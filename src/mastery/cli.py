@@ -204,21 +204,32 @@ def monitor(
         raise typer.Exit(2)
 
 
+GRID_OUT = typer.Option(None, "--out", "-o", help="Generator: where to write the grid (PNG).")
+
+
 @app.command()
 def generate(
-    pipeline: str = typer.Option("lm", "--pipeline", "-p", help="Pipeline spec of a language model"),
-    prompt: str = typer.Option("\n", "--prompt", help="Text to continue (default: a new line)."),
-    tokens: int = typer.Option(500, "--tokens", "-n", min=1, help="Characters to sample."),
-    temperature: float = typer.Option(0.8, min=0.01, help="Below 1: safer and more repetitive; above: wilder."),
-    top_k: int = typer.Option(None, "--top-k", min=1, help="Sample among the k likeliest characters only."),
-    seed: int = typer.Option(0, help="The same seed draws the same text from the same model."),
+    pipeline: str = typer.Option("lm", "--pipeline", "-p", help="Pipeline spec of a language model or a generator"),
+    count: int = typer.Option(None, "--count", "-n", "--tokens", min=1,
+                              help="Images to draw (default 16), or characters to sample (default 500)."),
+    label: int = typer.Option(None, "--label", min=0, help="Generator: the class to draw (default: every class in turn)."),
+    out: Path = GRID_OUT,
+    prompt: str = typer.Option("\n", "--prompt", help="Language model: text to continue (default: a new line)."),
+    temperature: float = typer.Option(0.8, min=0.01, help="Language model: below 1 safer and more repetitive; above, wilder."),
+    top_k: int = typer.Option(None, "--top-k", min=1, help="Language model: sample among the k likeliest characters only."),
+    seed: int = typer.Option(0, help="The same seed draws the same result from the same model."),
     version: str = typer.Option("champion", help="A version number or alias of the registered model."),
 ) -> None:
-    """Sample text from the pipeline's champion language model (GPT-mini on Shakespeare)."""
+    """Draw a grid of images from the pipeline's served generator (`-p generative --label 3 -n 16`),
+    or sample text from its language model (GPT-mini on Shakespeare)."""
     from mastery.steps.generate import generate as step
 
-    result = _run(step, pipeline, quiet=True, prompt=prompt, tokens=tokens, temperature=temperature, top_k=top_k,
-                  seed=seed, version=version)
+    result = _run(step, pipeline, quiet=True, count=count, label=label, out=out, prompt=prompt,
+                  temperature=temperature, top_k=top_k, seed=seed, version=version)
+    if "path" in result:
+        console.print(f"{result['model']} v{result['version']}: {result['count']} images"
+                      f"{'' if label is None else f' of class {label}'}, seed {seed} -> {result['path']}", highlight=False)
+        return
     err_console.print(f"{result['model']} v{result['version']}, temperature {temperature:g}"
                       f"{f', top-k {top_k}' if top_k else ''}, seed {seed}", highlight=False)
     console.print(result["text"], highlight=False, markup=False)

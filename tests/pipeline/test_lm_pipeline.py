@@ -69,13 +69,13 @@ def test_every_step_runs_and_the_champion_generates(project):
     assert samples == ["samples/epoch-0001.txt", "samples/epoch-0002.txt"]
 
     an_export_reads_any_batch_and_length(ctx, stats)
-    text = generate(ctx, prompt="ANTIPHOLUS:", tokens=40, seed=1)
+    text = generate(ctx, prompt="ANTIPHOLUS:", count=40, seed=1)
     assert text["version"] == 1 and text["text"].startswith("ANTIPHOLUS:")
     assert 11 < len(text["text"]) <= 51  # 40 sampled: characters, or [UNK] / [PAD] that decode to nothing
-    assert generate(ctx, prompt="ANTIPHOLUS:", tokens=40, seed=1)["text"] == text["text"]
-    assert generate(ctx, prompt="ANTIPHOLUS:", tokens=40, seed=2)["text"] != text["text"]
+    assert generate(ctx, prompt="ANTIPHOLUS:", count=40, seed=1)["text"] == text["text"]
+    assert generate(ctx, prompt="ANTIPHOLUS:", count=40, seed=2)["text"] != text["text"]
     with pytest.raises(MasteryError, match="the prompt is empty"):
-        generate(ctx, prompt="", tokens=5)
+        generate(ctx, prompt="", count=5)
 
 
 def an_export_reads_any_batch_and_length(ctx, stats: dict) -> None:

@@ -54,6 +54,7 @@ def _load_families() -> None:
         autoencoder,
         bert,
         convnet,
+        dcgan,
         efficientnet,
         ensemble,
         gpt,

@@ -33,6 +33,7 @@ def _load_tasks() -> None:
     from mastery.tasks import (  # noqa: F401  (each module registers its task)
         classification,
         forecast,
+        gan,
         language_model,
         masked_lm,
         reconstruction,
