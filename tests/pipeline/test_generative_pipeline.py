@@ -38,7 +38,7 @@ def tiny_generator(epochs: int, max_batches: int | None):
         spec["dataset"] = "digits"
         spec["task"] |= {"judge": "models/mnist/mlp", "latent": 16}
         spec["train"] |= {"epochs": epochs, "max_batches": max_batches, "batch_size": 32,
-                          "optimizer": {"name": "adam", "lr": 1.0e-3, "beta1": 0.5}}
+                          "optimizer": {"name": "adam", "lr": 2.0e-3, "beta1": 0.5}}
         spec["candidates"][0]["params"] = {"width": 16}
         spec["gate"]["thresholds"] = {"test_judged_accuracy": 0.5}
 
@@ -52,7 +52,7 @@ def test_a_generator_is_judged_shipped_served_and_a_worse_one_kept_out(project):
     for step in STEPS:
         if step.name in DATA_STEPS:
             step.execute(judge_ctx)
-    edit_yaml(project / "pipelines" / "generative.yaml", tiny_generator(epochs=4, max_batches=25))
+    edit_yaml(project / "pipelines" / "generative.yaml", tiny_generator(epochs=6, max_batches=None))
     ctx = load_context("generative")
     results = {step.name: step.execute(ctx) for step in STEPS}
 
@@ -63,7 +63,7 @@ def test_a_generator_is_judged_shipped_served_and_a_worse_one_kept_out(project):
         assert (ctx.paths.reports / "cdcgan" / figure).is_file()
     run_id = json.loads((ctx.paths.candidate("cdcgan") / "run.json").read_text())["run_id"]
     grids = [f.path for f in MlflowClient().list_artifacts(run_id, "samples")]
-    assert grids == [f"samples/epoch-{epoch:04d}.png" for epoch in range(1, 5)]
+    assert grids == [f"samples/epoch-{epoch:04d}.png" for epoch in range(1, 7)]
     assert results["promote"]["promoted"] is True
     parity = json.loads((ctx.paths.exports / "parity.json").read_text())
     assert [(c["metric"], c["passed"]) for c in parity["checks"]] == [("test_judged_accuracy", True)]

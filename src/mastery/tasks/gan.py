@@ -60,7 +60,7 @@ class GAN(Task):
 
         if not self.config.judge:
             raise MasteryError("a gan is judged by a trained classifier: set task.judge to its directory "
-                               "(models/<pipeline>/<candidate>, e.g. models/digits/lenet5 after `mastery train -p digits`)")
+                               "(models/<pipeline>/<candidate>, e.g. models/mnist/lenet5 after `mastery train -p mnist`)")
         return Judge(self.config.judge)
 
     def model_dims(self, meta: dict) -> dict:
