@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, Field
 
+from mastery.evaluation.anomaly import reconstruction_errors
 from mastery.export.contract import Contract
 
 
@@ -30,6 +31,9 @@ class ForecastPrediction(BaseModel):
     forecast: list[float] = Field(description="The target at each step of the horizon, from the step after the history's last")
 
 
+Arrays = dict[str, np.ndarray]
+
+
 @dataclass(frozen=True)
 class Outputs:
     """A batch's answer: one response item per example, and the prediction log's columns."""
@@ -41,11 +45,11 @@ class Outputs:
 @dataclass(frozen=True)
 class Task:
     item: type[BaseModel]  # the response schema of one example
-    postprocess: Callable[[Contract, dict[str, np.ndarray]], Outputs]  # named model outputs -> answer
+    postprocess: Callable[[Contract, Arrays, Arrays], Outputs]  # named model inputs, outputs -> answer
     drift: dict[str, str] = field(default_factory=dict)  # log columns monitoring compares: "num" | "cat"
 
 
-def classify(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
+def classify(contract: Contract, inputs: Arrays, outputs: Arrays) -> Outputs:
     """Softmax over the logits -> class index, name, confidence and probabilities."""
     logits = outputs[contract.outputs[0].name].astype(np.float64)
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -61,21 +65,25 @@ def classify(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
     return Outputs(items, columns)
 
 
-def forecast(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
+def forecast(contract: Contract, inputs: Arrays, outputs: Arrays) -> Outputs:
     """The horizon's values as they are; the log keeps each forecast's mean."""
     values = outputs[contract.outputs[0].name].astype(np.float64)  # (B, H)
     return Outputs([{"forecast": row} for row in values.tolist()], {"forecast_mean": values.mean(axis=1)})
 
 
-def reconstruct(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
-    """The images as they are; the log keeps each one's mean pixel."""
+def reconstruct(contract: Contract, inputs: Arrays, outputs: Arrays) -> Outputs:
+    """The images as they are; the log keeps each one's mean pixel and its reconstruction error
+    against what was sent: the anomaly score, high on images unlike the training data's."""
     images = outputs[contract.outputs[0].name].astype(np.float64)  # (B, C, H, W)
+    sent = inputs[contract.inputs[0].name]
     return Outputs([{"reconstruction": image} for image in images.tolist()],
-                   {"reconstruction_mean": images.reshape(len(images), -1).mean(axis=1)})
+                   {"reconstruction_mean": images.reshape(len(images), -1).mean(axis=1),
+                    "reconstruction_error": reconstruction_errors(sent, images)})
 
 
 TASKS = {
     "classification": Task(ClassPrediction, classify, drift={"predicted_class": "cat", "confidence": "num"}),
     "forecast": Task(ForecastPrediction, forecast, drift={"forecast_mean": "num"}),
-    "reconstruction": Task(ReconstructionPrediction, reconstruct, drift={"reconstruction_mean": "num"}),
+    "reconstruction": Task(ReconstructionPrediction, reconstruct,
+                           drift={"reconstruction_mean": "num", "reconstruction_error": "num"}),
 }
