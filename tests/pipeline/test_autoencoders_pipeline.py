@@ -17,6 +17,7 @@ from mastery.export import CONTRACT_KEY, onnx_predict, onnx_session, read_metada
 from mastery.export.contract import Contract
 from mastery.serving.app import ServeConfig, create_app
 from mastery.serving.model import ModelSource, load_champion
+from mastery.serving.prediction_log import find_request
 from mastery.steps.catalog import STEPS
 from mastery.steps.context import load_context
 
@@ -84,4 +85,6 @@ def the_server_answers_with_the_exports_images(ctx) -> None:
         drawn = [p["reconstruction"] for p in answer.json()["predictions"]]
     np.testing.assert_allclose(drawn, expected, rtol=1e-5, atol=1e-6)
     assert np.asarray(drawn).shape == (3, 1, 8, 8)
+    logged = [row["reconstruction_error"] for row in find_request(ctx.paths.prediction_log, answer.json()["request_id"])]
+    assert logged == pytest.approx(np.square(expected - images).mean(axis=(1, 2, 3)), rel=1e-5)  # the anomaly score
 
