@@ -12,9 +12,11 @@ code size (a linear autoencoder). Then the drift signal: each model exported to 
 served as `mastery serve` serves it, its observed columns (what the server logs) compared by
 the verdict `mastery monitor` gives (Evidently, the spec's calibrated defaults) on the test
 images beyond `--traffic` as the reference, against the last `--traffic` test images (fresh
-Fashion, never trained on) and against `--traffic` MNIST digits.
+Fashion, never trained on), the same images upside down (every profile column unchanged: only
+what the model makes of them can move) and `--traffic` MNIST digits; and the false alarms of
+`--trials` random draws of fresh Fashion traffic (of `monitor.min_rows` rows and of `--traffic`).
 
-    OMP_NUM_THREADS=1 python benchmarks/anomaly.py [--epochs 5] [--traffic 1000] [--steps N]
+    OMP_NUM_THREADS=1 python benchmarks/anomaly.py [--epochs 5] [--traffic 1000] [--trials 40] [--steps N]
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5, help="each candidate's budget (the spec's: 10)")
     parser.add_argument("--steps", type=int, default=None, help="cap every epoch at this many steps (a smoke run)")
     parser.add_argument("--traffic", type=int, default=1_000, help="rows of each traffic a drift check judges")
+    parser.add_argument("--trials", type=int, default=40, help="random fresh-Fashion draws for the false-alarm rate")
     args = parser.parse_args()
 
     import torch
@@ -86,7 +89,7 @@ def main() -> None:
     for row in rows:
         print(f"| {row[0]} | {row[1]} | {row[2]:.4f} | {row[3]} |")
     for name, model in served.items():
-        drift_table(name, model, test.numpy(), digits.numpy(), args.traffic)
+        drift_table(name, model, test.numpy(), digits.numpy(), args.traffic, args.trials)
 
 
 def pca_scores(train, test, digits, components: int, dataset: str):
@@ -114,24 +117,49 @@ def exported(model, task, stats: dict, example, path: Path):
     return ServedModel(path.stem, "1", "-", str(path), task.contract(stats), {}, onnx_session(path))
 
 
-def drift_table(name: str, served, test: np.ndarray, digits: np.ndarray, traffic: int) -> None:
-    """Each compared column's effect size on fresh Fashion and on MNIST traffic, and the verdicts."""
+def drift_table(name: str, served, test: np.ndarray, digits: np.ndarray, traffic: int, trials: int) -> None:
+    """Each compared column's effect size on fresh, upside-down and MNIST traffic, the verdicts,
+    and how often random draws of fresh Fashion traffic raise a false alarm."""
     from mastery.config.schema import MonitorConfig
     from mastery.monitoring.drift import compare
     from mastery.monitoring.observe import drift_columns, observe
 
-    reference = observe(served, {"image": test[:-traffic]})
+    observed = observe(served, {"image": test})
+    reference = observed.iloc[:-traffic]
     columns = drift_columns(reference, served, None)
-    verdicts = {label: compare(reference, observe(served, {"image": images}), columns, MonitorConfig())[1]
-                for label, images in (("fresh Fashion", test[-traffic:]), ("MNIST", digits[:traffic]))}
+    traffics = {"fresh Fashion": observed.iloc[-traffic:],
+                "upside-down fresh Fashion": observe(served, {"image": np.ascontiguousarray(test[-traffic:, :, ::-1])}),
+                "MNIST": observe(served, {"image": digits[:traffic]})}
+    verdicts = {label: compare(reference, frame, columns, MonitorConfig())[1] for label, frame in traffics.items()}
     print(f"\n{name}: drift of {traffic:,} rows against {len(reference):,} reference rows (effect size; threshold)\n")
     print("| column | threshold | " + " | ".join(verdicts) + " |")
     print("|---|---:|" + "---:|" * len(verdicts))
     for i, column in enumerate(columns):
-        cells = [f"{'**' if v.columns[i].drifted else ''}{v.columns[i].score:.3f}{'**' if v.columns[i].drifted else ''}"
-                 for v in verdicts.values()]
+        cells = [f"**{c.score:.3f}**" if c.drifted else f"{c.score:.3f}" for c in (v.columns[i] for v in verdicts.values())]
         print(f"| {column} | {verdicts['MNIST'].columns[i].threshold:g} | " + " | ".join(cells) + " |")
     print("| **verdict** | | " + " | ".join(v.headline() for v in verdicts.values()) + " |")
+
+    for rows in sorted({MonitorConfig().min_rows, traffic}):  # the fewest rows a verdict judges, and more
+        false_alarms(observed, columns, rows, trials)
+
+
+def false_alarms(observed, columns: dict, rows: int, trials: int) -> None:
+    """How often `rows` of fresh Fashion traffic, drawn at random from the held-out images (the
+    rest the reference), drift: in the error column, in the verdict, in any column."""
+    from mastery.config.schema import MonitorConfig
+    from mastery.monitoring.drift import compare
+
+    rng, effects, verdicts, anywhere = np.random.default_rng(0), [], 0, 0
+    for _ in range(trials):
+        order = rng.permutation(len(observed))
+        _, verdict = compare(observed.iloc[order[rows:]], observed.iloc[order[:rows]], columns, MonitorConfig())
+        effects.append(next(c.score for c in verdict.columns if c.column == "reconstruction_error"))
+        verdicts, anywhere = verdicts + bool(verdict.drift), anywhere + bool(verdict.drifted)
+    effects = np.array(effects)
+    print(f"\nfalse alarms over {trials} random draws of {rows:,} fresh Fashion rows: reconstruction_error drifted "
+          f"in {(effects >= 0.1).sum()}/{trials} (effect median {np.median(effects):.3f}, 95th percentile "
+          f"{np.quantile(effects, 0.95):.3f}, max {effects.max():.3f}); the verdict (drift_share 0.25) said drift "
+          f"in {verdicts}/{trials}; some column drifted in {anywhere}/{trials}")
 
 
 if __name__ == "__main__":

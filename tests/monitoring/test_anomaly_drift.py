@@ -1,8 +1,9 @@
 """A Fashion-MNIST autoencoder's reconstruction error as a drift signal, for real: a small MLP
 autoencoder trained for seconds by the trainer, exported to ONNX with the contract export
 writes, observed as the server logs its requests, and judged by the verdict `mastery monitor`
-gives (Evidently, the calibrated defaults): MNIST digits sent to it drift, fresh Fashion
-images do not."""
+gives on the autoencoders pipeline (Evidently, its spec's `monitor`): MNIST digits sent to it
+drift, fresh Fashion images do not, and upside-down ones drift in the error alone (their
+pixel statistics are the fresh images')."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from mastery.config import CandidateSpec, TrainConfig, load_params
-from mastery.config.schema import MonitorConfig, PipelineSpec
+from mastery.config import CandidateSpec, TrainConfig, load_params, load_spec
+from mastery.config.schema import PipelineSpec
 from mastery.data.prepare import PreparedData, write_splits
 from mastery.data.raw import RawData
 from mastery.data.registry import get_dataset
@@ -24,7 +25,7 @@ from mastery.tasks import build_task
 from mastery.training.build import build_trainer
 from mastery.training.device import CPU
 
-pytestmark = pytest.mark.long  # about 30 s: loading Fashion-MNIST, training, an export, Evidently's first report
+pytestmark = pytest.mark.long  # about 40 s loaded, most of it the exporter's and Evidently's first calls
 
 TRAIN, TEST = 2_000, 1_600  # Fashion-MNIST images: the first of each source split
 TRAFFIC = 600  # rows a check judges: above monitor.min_rows
@@ -61,7 +62,7 @@ def served(fashion, tmp_path_factory) -> ServedModel:
 def judged(served: ServedModel, reference: np.ndarray, traffic: np.ndarray):
     """The verdict on `traffic` against `reference` (images in [0, 1]), and the error column's drift."""
     frames = [observe(served, {"image": images.astype(np.float32)}) for images in (reference, traffic)]
-    _, verdict = compare(*frames, drift_columns(frames[0], served, None), MonitorConfig())
+    _, verdict = compare(*frames, drift_columns(frames[0], served, None), load_spec("autoencoders", REPO).monitor)
     return verdict, next(c for c in verdict.columns if c.column == "reconstruction_error")
 
 
@@ -84,3 +85,5 @@ def test_mnist_digits_sent_to_a_fashion_autoencoder_drift_in_its_error_and_fresh
     loud, error = judged(served, reference, digits)
     assert loud.drift is True and error.drifted, loud.headline()
     assert error.score > 3 * error.threshold  # far past the calibrated threshold, not at its edge
+    upside_down, _ = judged(served, reference, np.ascontiguousarray(fresh[:, :, ::-1]))
+    assert upside_down.drifted == ["reconstruction_error"], upside_down.headline()
