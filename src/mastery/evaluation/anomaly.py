@@ -37,10 +37,10 @@ class AnomalyScores:
         """ROC-AUC of the scores, anomalies the positive class."""
         from sklearn.metrics import roc_auc_score
 
-        labels, scores = self._labelled()
-        return float(roc_auc_score(labels, scores))
+        return float(roc_auc_score(*self.labelled()))
 
-    def _labelled(self) -> tuple[np.ndarray, np.ndarray]:
+    def labelled(self) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) of every image, normal ones first: anomalies are 1."""
         labels = np.r_[np.zeros(len(self.normal)), np.ones(len(self.anomalous))]
         return labels, np.r_[self.normal, self.anomalous]
 
@@ -76,7 +76,7 @@ def plot_anomaly_scores(scores: AnomalyScores, path: str | Path) -> Path:
     from mastery.evaluation.plots import _figure, _save
 
     fig, (roc, histogram) = _figure(2, size=(10, 4))
-    fpr, tpr, _ = roc_curve(*scores._labelled())
+    fpr, tpr, _ = roc_curve(*scores.labelled())
     roc.plot(fpr, tpr, label=f"AUC {scores.auc:.3f}")
     roc.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance")
     roc.set(xlabel="false positive rate (normal flagged)", ylabel="true positive rate (anomaly flagged)",
