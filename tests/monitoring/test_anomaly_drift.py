@@ -18,6 +18,7 @@ from mastery.data.raw import RawData
 from mastery.data.registry import get_dataset
 from mastery.export import onnx_session
 from mastery.export.onnx_export import export_onnx
+from mastery.monitoring import tables
 from mastery.monitoring.drift import compare
 from mastery.monitoring.observe import drift_columns, observe
 from mastery.serving.model import ServedModel
@@ -87,3 +88,13 @@ def test_mnist_digits_sent_to_a_fashion_autoencoder_drift_in_its_error_and_fresh
     assert error.score > 3 * error.threshold  # far past the calibrated threshold, not at its edge
     upside_down, _ = judged(served, reference, np.ascontiguousarray(fresh[:, :, ::-1]))
     assert upside_down.drifted == ["reconstruction_error"], upside_down.headline()
+
+
+def test_a_reference_cached_before_the_error_was_logged_is_observed_again(served, tmp_path, monkeypatch):
+    observed = observe(served, {"image": np.zeros((3, 1, 28, 28), np.float32)})
+    monkeypatch.setattr(tables, "reference_table", lambda model, prepared: observed)
+    observed.drop(columns="reconstruction_error").to_parquet(tmp_path / "reference.parquet")
+    (tmp_path / "reference.key").write_text(f"{served.sha256}:data")  # the key an older mastery wrote
+    frame, cached = tables.cached_reference(served, tmp_path, "data", tmp_path)
+    assert not cached and "reconstruction_error" in frame.columns
+    assert tables.cached_reference(served, tmp_path, "data", tmp_path)[1]  # kept from then on
