@@ -89,7 +89,7 @@ def main() -> None:
     for row in rows:
         print(f"| {row[0]} | {row[1]} | {row[2]:.4f} | {row[3]} |")
     for name, model in served.items():
-        drift_table(name, model, test.numpy(), digits.numpy(), args.traffic, args.trials)
+        drift_table(name, model, test.numpy(), digits.numpy(), args.traffic, args.trials, spec.monitor)
 
 
 def pca_scores(train, test, digits, components: int, dataset: str):
@@ -117,10 +117,9 @@ def exported(model, task, stats: dict, example, path: Path):
     return ServedModel(path.stem, "1", "-", str(path), task.contract(stats), {}, onnx_session(path))
 
 
-def drift_table(name: str, served, test: np.ndarray, digits: np.ndarray, traffic: int, trials: int) -> None:
+def drift_table(name: str, served, test: np.ndarray, digits: np.ndarray, traffic: int, trials: int, config) -> None:
     """Each compared column's effect size on fresh, upside-down and MNIST traffic, the verdicts,
     and how often random draws of fresh Fashion traffic raise a false alarm."""
-    from mastery.config.schema import MonitorConfig
     from mastery.monitoring.drift import compare
     from mastery.monitoring.observe import drift_columns, observe
 
@@ -130,7 +129,7 @@ def drift_table(name: str, served, test: np.ndarray, digits: np.ndarray, traffic
     traffics = {"fresh Fashion": observed.iloc[-traffic:],
                 "upside-down fresh Fashion": observe(served, {"image": np.ascontiguousarray(test[-traffic:, :, ::-1])}),
                 "MNIST": observe(served, {"image": digits[:traffic]})}
-    verdicts = {label: compare(reference, frame, columns, MonitorConfig())[1] for label, frame in traffics.items()}
+    verdicts = {label: compare(reference, frame, columns, config)[1] for label, frame in traffics.items()}
     print(f"\n{name}: drift of {traffic:,} rows against {len(reference):,} reference rows (effect size; threshold)\n")
     print("| column | threshold | " + " | ".join(verdicts) + " |")
     print("|---|---:|" + "---:|" * len(verdicts))
@@ -139,26 +138,26 @@ def drift_table(name: str, served, test: np.ndarray, digits: np.ndarray, traffic
         print(f"| {column} | {verdicts['MNIST'].columns[i].threshold:g} | " + " | ".join(cells) + " |")
     print("| **verdict** | | " + " | ".join(v.headline() for v in verdicts.values()) + " |")
 
-    for rows in sorted({MonitorConfig().min_rows, traffic}):  # the fewest rows a verdict judges, and more
-        false_alarms(observed, columns, rows, trials)
+    for rows in sorted({config.min_rows, traffic}):  # the fewest rows a verdict judges, and more
+        false_alarms(observed, columns, rows, trials, config)
 
 
-def false_alarms(observed, columns: dict, rows: int, trials: int) -> None:
+def false_alarms(observed, columns: dict, rows: int, trials: int, config) -> None:
     """How often `rows` of fresh Fashion traffic, drawn at random from the held-out images (the
     rest the reference), drift: in the error column, in the verdict, in any column."""
-    from mastery.config.schema import MonitorConfig
     from mastery.monitoring.drift import compare
 
     rng, effects, verdicts, anywhere = np.random.default_rng(0), [], 0, 0
     for _ in range(trials):
         order = rng.permutation(len(observed))
-        _, verdict = compare(observed.iloc[order[rows:]], observed.iloc[order[:rows]], columns, MonitorConfig())
+        _, verdict = compare(observed.iloc[order[rows:]], observed.iloc[order[:rows]], columns, config)
         effects.append(next(c.score for c in verdict.columns if c.column == "reconstruction_error"))
         verdicts, anywhere = verdicts + bool(verdict.drift), anywhere + bool(verdict.drifted)
     effects = np.array(effects)
     print(f"\nfalse alarms over {trials} random draws of {rows:,} fresh Fashion rows: reconstruction_error drifted "
           f"in {(effects >= 0.1).sum()}/{trials} (effect median {np.median(effects):.3f}, 95th percentile "
-          f"{np.quantile(effects, 0.95):.3f}, max {effects.max():.3f}); the verdict (drift_share 0.25) said drift "
+          f"{np.quantile(effects, 0.95):.3f}, max {effects.max():.3f}); the verdict (drift_share {config.drift_share:g}) "
+          f"said drift "
           f"in {verdicts}/{trials}; some column drifted in {anywhere}/{trials}")
 
 
