@@ -1,6 +1,7 @@
 """The autoencoder track end to end on digits, shrunk to seconds: every step the doors call,
-reconstruction grids on each epoch's run, the scores beside both baselines, the gate on PSNR's
-paired bootstrap, an ONNX export that denoises any batch, and a server that answers with images."""
+reconstruction grids on each epoch's run, the scores beside both baselines and an anomaly AUC,
+the gate on PSNR's paired bootstrap, an ONNX export that denoises any batch, and a server that
+answers with images and logs each one's reconstruction error."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mastery.export import CONTRACT_KEY, onnx_predict, onnx_session, read_metada
 from mastery.export.contract import Contract
 from mastery.serving.app import ServeConfig, create_app
 from mastery.serving.model import ModelSource, load_champion
+from mastery.serving.prediction_log import find_request
 from mastery.steps.catalog import STEPS
 from mastery.steps.context import load_context
 
@@ -26,6 +28,7 @@ CANDIDATES = ("sparse_ae", "denoising_ae")  # an MLP with a penalised code, a co
 def tiny(spec: dict) -> None:
     """8x8 digits, two epochs of a few batches, small codes, a gate any of them passes."""
     spec["dataset"] = "digits"
+    spec["task"]["anomalies"] = "digits"  # the normal images themselves: a detector at chance
     spec["candidates"] = [c for c in spec["candidates"] if c["name"] in CANDIDATES]
     spec["train"] |= {"epochs": 2, "max_batches": 4, "batch_size": 32}
     for candidate in spec["candidates"]:
@@ -45,8 +48,10 @@ def test_every_step_runs_and_the_denoiser_is_judged_beside_both_baselines(projec
         assert (scores["test_psnr_noisy"], scores["test_psnr_median3"]) == (noisy, median)
         assert 0 < scores["test_ssim"] < 1 and scores["test_psnr"] > 0
     assert 5 < noisy < 30 and 5 < median < 30 and noisy != median  # (on 8x8 digits a 3x3 median blurs strokes away)
-    assert json.loads(ctx.paths.metrics.read_text()).keys() == {"test_psnr", "test_ssim"}
-    assert (ctx.paths.reports / summary["selected"] / "reconstructions.png").is_file()
+    metrics = json.loads(ctx.paths.metrics.read_text())
+    assert metrics.keys() == {"test_psnr", "test_ssim", "test_anomaly_auc"}
+    assert 0.4 < metrics["test_anomaly_auc"] < 0.6  # digits as anomalies are scaled to [0, 1] as the test digits are
+    assert {f.name for f in (ctx.paths.reports / summary["selected"]).iterdir()} >= {"reconstructions.png", "anomalies.png"}
     assert "test psnr" in (ctx.paths.reports / "zoo.md").read_text()
     sparse = json.loads((ctx.paths.candidate("sparse_ae") / "history.json").read_text())
     assert all(record["train_penalty"] > 0 for record in sparse)
@@ -83,4 +88,6 @@ def the_server_answers_with_the_exports_images(ctx) -> None:
         drawn = [p["reconstruction"] for p in answer.json()["predictions"]]
     np.testing.assert_allclose(drawn, expected, rtol=1e-5, atol=1e-6)
     assert np.asarray(drawn).shape == (3, 1, 8, 8)
+    logged = [row["reconstruction_error"] for row in find_request(ctx.paths.prediction_log, answer.json()["request_id"])]
+    assert logged == pytest.approx(np.square(expected - images).mean(axis=(1, 2, 3)), rel=1e-5)  # the anomaly score
 

@@ -254,6 +254,10 @@ class TaskConfig:
     # test input, drawn from `noise_seed`, so every model and baseline meets the same noise
     noise_std: float = 0.0
     noise_seed: int = 0
+    # reconstruction: a registered dataset of the same shape whose images count as anomalies;
+    # evaluation reports how well the reconstruction error tells them from the test images
+    # (test_anomaly_auc, mastery.evaluation.anomaly)
+    anomalies: str | None = None
     # vae: the KL term's weight in the training loss (a beta-VAE's beta), reached linearly from 0
     # over the first `beta_warmup_steps` optimizer steps; val and test bounds always weigh it 1
     beta: float = 1.0

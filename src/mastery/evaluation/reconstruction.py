@@ -1,6 +1,7 @@
 """An autoencoder's scores on a split, once (evaluation, the gate and parity read the same
 figures), beside the two baselines a denoiser must beat on the same noisy images: the noisy
-input itself, and a 3x3 median filter of it.
+input itself, and a 3x3 median filter of it; and, where the spec names anomalies, how well
+the model's reconstruction error tells them from the test images (`mastery.evaluation.anomaly`).
 
 PSNR is 10 log10(1 / MSE) per image on [0, 1] pixels, capped at `PSNR_CAP` dB (a perfect copy
 would be infinite); SSIM is Wang et al.'s (2004) structural similarity with their 11x11
@@ -20,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from mastery.evaluation.anomaly import AnomalyScores
 
 PSNR_CAP = 100.0  # dB: an MSE of 1e-10
 MEDIAN_SIZE = 3
@@ -90,6 +93,7 @@ class ReconstructionScores(PerImageScores):
     noisy: Tensor  # what the model read (the clean images when there is no noise)
     reconstructed: Tensor  # what it drew
     noise_std: float
+    anomaly: AnomalyScores | None = None  # the spec's `task.anomalies` against the clean test images
     paired: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "loss")
 
     @cached_property
@@ -104,11 +108,15 @@ class ReconstructionScores(PerImageScores):
             scores |= {f"psnr{suffix}": psnr(images, self.clean), f"ssim{suffix}": ssim(images, self.clean)}
         return {name: values.double().numpy() for name, values in scores.items()}
 
+    def flat(self, prefix: str = "test_", per_class: bool = True) -> dict[str, float]:
+        return super().flat(prefix) | (self.anomaly.flat(prefix) if self.anomaly else {})
+
     def report(self) -> dict:
         """Everything, JSON-ready: the mean scores, their medians over images, and what they were measured on."""
         medians = {f"{name}_median_over_images": float(np.median(v)) for name, v in self.per_image.items()}
+        anomaly = {"anomaly": self.anomaly.report()} if self.anomaly else {}
         return {**self.metrics, **medians, "images": len(self.clean), "noise_std": self.noise_std,
-                "median_filter": f"{MEDIAN_SIZE}x{MEDIAN_SIZE}"}
+                "median_filter": f"{MEDIAN_SIZE}x{MEDIAN_SIZE}", **anomaly}
 
 
 def plot_reconstructions(scores: ReconstructionScores, path: str | Path, count: int = 8) -> Path:

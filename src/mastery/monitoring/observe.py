@@ -28,7 +28,7 @@ def observe(model: ServedModel, inputs: dict[str, np.ndarray]) -> pd.DataFrame:
     parts = []
     for start in range(0, len(inputs[first]), BATCH):
         chunk = {name: values[start : start + BATCH] for name, values in inputs.items()}
-        columns = task.postprocess(contract, model.run(chunk)).log_columns
+        columns = task.postprocess(contract, chunk, model.run(chunk)).log_columns
         parts.append(pd.DataFrame(columns | (profile(chunk[first]) if profile else {})))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

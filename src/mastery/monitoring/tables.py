@@ -50,9 +50,10 @@ def reference_table(model: ServedModel, prepared: Path) -> pd.DataFrame:
 
 
 def cached_reference(model: ServedModel, prepared: Path, data: str, cache: Path) -> tuple[pd.DataFrame, bool]:
-    """`reference_table`, kept in `cache` (Parquet) for the same model file and prepared data:
-    observing 16,000 images costs seconds that every check would pay again. (frame, from cache)"""
-    key = f"{model.sha256}:{data}"
+    """`reference_table`, kept in `cache` (Parquet) for the same model file, prepared data and
+    logged columns (a newer mastery may log more): observing 16,000 images costs seconds that
+    every check would pay again. (frame, from cache)"""
+    key = f"{model.sha256}:{data}:{','.join(observe(model, model.example_inputs()).columns)}"
     table, stamp = cache / "reference.parquet", cache / "reference.key"
     if table.is_file() and stamp.is_file() and stamp.read_text() == key:
         return pd.read_parquet(table), True

@@ -104,7 +104,7 @@ def create_app(config: ServeConfig, model: ServedModel) -> FastAPI:
         served = watcher.current  # this request's model, whatever swaps happen meanwhile
         served_raw = raw_input(served)  # its own tokenizer: a retrained model may have learnt another
         inputs = to_arrays(contract, request, served_raw)
-        outputs = task.postprocess(served.contract, served.run(inputs))
+        outputs = task.postprocess(served.contract, inputs, served.run(inputs))
         request_id = uuid.uuid4().hex
         sent = getattr(request, served_raw.name) if served_raw is not None else None
         columns = outputs.log_columns | (_profiled(profile, sent, inputs) if profile else {})
@@ -179,7 +179,7 @@ def _log_columns(model: ServedModel, profile, raw) -> dict:
     """The task's and the profile's columns for one example: they fix the log's schema."""
     values = list(raw.example) if raw is not None else None
     inputs = raw.encode(values) if raw is not None else model.example_inputs()
-    columns = TASKS[model.contract.task].postprocess(model.contract, model.run(inputs)).log_columns
+    columns = TASKS[model.contract.task].postprocess(model.contract, inputs, model.run(inputs)).log_columns
     return columns | (_profiled(profile, values, inputs) if profile else {})
 
 

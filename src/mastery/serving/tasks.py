@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, Field
 
+from mastery.evaluation.anomaly import reconstruction_errors
 from mastery.export.contract import Contract
 
 
@@ -34,6 +35,9 @@ class ForecastPrediction(BaseModel):
     forecast: list[float] = Field(description="The target at each step of the horizon, from the step after the history's last")
 
 
+Arrays = dict[str, np.ndarray]
+
+
 @dataclass(frozen=True)
 class Outputs:
     """A batch's answer: one response item per example, and the prediction log's columns."""
@@ -45,11 +49,11 @@ class Outputs:
 @dataclass(frozen=True)
 class Task:
     item: type[BaseModel]  # the response schema of one example
-    postprocess: Callable[[Contract, dict[str, np.ndarray]], Outputs]  # named model outputs -> answer
+    postprocess: Callable[[Contract, Arrays, Arrays], Outputs]  # named model inputs, outputs -> answer
     drift: dict[str, str] = field(default_factory=dict)  # log columns monitoring compares: "num" | "cat"
 
 
-def classify(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
+def classify(contract: Contract, inputs: Arrays, outputs: Arrays) -> Outputs:
     """Softmax over the logits -> class index, name, confidence and probabilities."""
     logits = outputs[contract.outputs[0].name].astype(np.float64)
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -65,27 +69,36 @@ def classify(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
     return Outputs(items, columns)
 
 
-def forecast(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
+def forecast(contract: Contract, inputs: Arrays, outputs: Arrays) -> Outputs:
     """The horizon's values as they are; the log keeps each forecast's mean."""
     values = outputs[contract.outputs[0].name].astype(np.float64)  # (B, H)
     return Outputs([{"forecast": row} for row in values.tolist()], {"forecast_mean": values.mean(axis=1)})
 
 
-def images(field: str) -> Callable[[Contract, dict[str, np.ndarray]], Outputs]:
-    """Images out (a reconstruction, a generator's sample), as they are, under `field`; the log
-    keeps each one's mean pixel as `<field>_mean` (a broken or collapsing model moves it)."""
+def reconstruct(contract: Contract, inputs: Arrays, outputs: Arrays) -> Outputs:
+    """The images as they are; the log keeps each one's mean pixel and its reconstruction error
+    against what was sent: the anomaly score, high on images unlike the training data's."""
+    images = outputs[contract.outputs[0].name].astype(np.float64)  # (B, C, H, W)
+    sent = inputs[contract.inputs[0].name]
+    return Outputs([{"reconstruction": image} for image in images.tolist()],
+                   {"reconstruction_mean": mean_pixels(images), "reconstruction_error": reconstruction_errors(sent, images)})
 
-    def postprocess(contract: Contract, outputs: dict[str, np.ndarray]) -> Outputs:
-        drawn = outputs[contract.outputs[0].name].astype(np.float64)  # (B, C, H, W)
-        return Outputs([{field: image} for image in drawn.tolist()],
-                       {f"{field}_mean": drawn.reshape(len(drawn), -1).mean(axis=1)})
 
-    return postprocess
+def generate(contract: Contract, inputs: Arrays, outputs: Arrays) -> Outputs:
+    """The generator's images as they are; the log keeps each one's mean pixel (a broken or
+    collapsing generator moves it)."""
+    images = outputs[contract.outputs[0].name].astype(np.float64)  # (B, C, H, W)
+    return Outputs([{"image": image} for image in images.tolist()], {"image_mean": mean_pixels(images)})
+
+
+def mean_pixels(images: np.ndarray) -> np.ndarray:
+    return images.reshape(len(images), -1).mean(axis=1)
 
 
 TASKS = {
     "classification": Task(ClassPrediction, classify, drift={"predicted_class": "cat", "confidence": "num"}),
     "forecast": Task(ForecastPrediction, forecast, drift={"forecast_mean": "num"}),
-    "reconstruction": Task(ReconstructionPrediction, images("reconstruction"), drift={"reconstruction_mean": "num"}),
-    "gan": Task(GeneratedImage, images("image"), drift={"image_mean": "num"}),
+    "reconstruction": Task(ReconstructionPrediction, reconstruct,
+                           drift={"reconstruction_mean": "num", "reconstruction_error": "num"}),
+    "gan": Task(GeneratedImage, generate, drift={"image_mean": "num"}),
 }

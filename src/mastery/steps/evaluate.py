@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from mastery.data.prepare import PreparedData
+from mastery.data.registry import get_dataset
 from mastery.evaluation import score_model
+from mastery.evaluation.anomaly import anomaly_scores
 from mastery.evaluation.plot_data import write_plot_data
 from mastery.evaluation.plots import plot_learning_curves
 from mastery.evaluation.zoo import write_zoo_table, zoo_row
+from mastery.modalities import get_modality
 from mastery.models.artifact import load_trained
 from mastery.steps.context import Context
 from mastery.steps.records import write_json
@@ -16,6 +20,7 @@ from mastery.tracking.lineage import LINEAGE_TAGS
 from mastery.tracking.mlflow_runs import configure, log_metrics, set_note_section
 from mastery.tracking.registry import register_unless_known
 from mastery.training.device import resolve_device
+from mastery.validation import validate_raw
 
 
 def selection_metric(ctx: Context) -> str:
@@ -29,7 +34,8 @@ def evaluate(ctx: Context) -> dict:
 
     configure(ctx.params.tracking, ctx.spec.name)
     data = PreparedData.load(ctx.paths.prepared)
-    scored = {c.name: _score_candidate(ctx, c, data) for c in ctx.candidates}
+    anomalies = _anomalies(ctx, data.stats)
+    scored = {c.name: _score_candidate(ctx, c, data, anomalies) for c in ctx.candidates}
     table, metric = ctx.task.metrics, selection_metric(ctx)
     selected = table.best(metric, scored, key=lambda name: scored[name]["best"][metric])
     chosen = scored[selected]
@@ -52,7 +58,8 @@ def evaluate(ctx: Context) -> dict:
         "candidates": {name: s["scores"].flat(per_class=False) | s["row"].cost_metrics() for name, s in scored.items()},
     }
     # numbers only, the task's headline: what `dvc metrics` and `dvc exp show` tabulate
-    write_json(ctx.paths.metrics, {f"test_{name}": flat[f"test_{name}"] for name in table.shown})
+    headline = [f"test_{name}" for name in table.shown] + ["test_anomaly_auc"]
+    write_json(ctx.paths.metrics, {key: flat[key] for key in headline if key in flat})
     write_json(ctx.paths.reports / "evaluation.json", summary)
     write_json(ctx.paths.model_version, {"name": version.name, "version": int(version.version),
                                          "run_id": version.run_id, "candidate": selected, "reused": reused})
@@ -77,7 +84,18 @@ def _evaluation_note(ctx: Context, name: str, scored: dict, selected: str, metri
     return f"{text} Selected; {_registration_note(version, reused)}."
 
 
-def _score_candidate(ctx: Context, candidate, data: PreparedData) -> dict:
+def _anomalies(ctx: Context, stats: dict):
+    """The spec's `task.anomalies` images (validated) as the test images are prepared, or None."""
+    name = ctx.spec.task.anomalies
+    if name is None:
+        return None
+    info = get_dataset(name)
+    raw = info.load(ctx.params)
+    validate_raw(raw, info, ctx.paths.reports / "anomalies" / "validation")
+    return get_modality(info.modality).tensors(raw.arrays, stats | {"pixel_max": info.pixel_max})["image"]
+
+
+def _score_candidate(ctx: Context, candidate, data: PreparedData, anomalies) -> dict:
     import mlflow
 
     directory = ctx.paths.candidate(candidate.name)
@@ -86,6 +104,9 @@ def _score_candidate(ctx: Context, candidate, data: PreparedData) -> dict:
     history = json.loads((directory / "history.json").read_text())
     test = data.splits["test"]
     scores = score_model(model, ctx.task, test, data.stats, _device(ctx))
+    if anomalies is not None:
+        detected = anomaly_scores(model, test["image"], anomalies, ctx.spec.task.anomalies, _device(ctx))
+        scores = dataclasses.replace(scores, anomaly=detected)
     example = ctx.task.example(test)
     headline = {m: scores.flat()[f"test_{m}"] for m in ctx.task.metrics.shown}
     row = zoo_row(meta, model, example, headline, history, _device(ctx), candidate.train.max_batches)

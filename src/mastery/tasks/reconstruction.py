@@ -116,10 +116,13 @@ class Reconstruction(Task):
                                     reconstructed=outputs.float(), noise_std=self.config.noise_std)
 
     def figures(self, model: nn.Module, scores, split: Batch, meta: dict, directory: Path) -> list[Path]:
-        """Test images: original, noisy, reconstructed and median-filtered, with their PSNR."""
+        """Test images: original, noisy, reconstructed and median-filtered, with their PSNR; where
+        the spec names anomalies, the ROC and histograms of their reconstruction errors."""
+        from mastery.evaluation.anomaly import plot_anomaly_scores
         from mastery.evaluation.reconstruction import plot_reconstructions
 
-        return [plot_reconstructions(scores, directory / "reconstructions.png", FIGURE_IMAGES)]
+        paths = [plot_reconstructions(scores, directory / "reconstructions.png", FIGURE_IMAGES)]
+        return paths + ([plot_anomaly_scores(scores.anomaly, directory / "anomalies.png")] if scores.anomaly else [])
 
     def epoch_figures(self, model: nn.Module, val: Batch, stats: dict, directory: Path) -> list[Path]:
         """The same validation images, under the same noise, reconstructed by each epoch's model."""
