@@ -38,15 +38,19 @@ def promote(ctx: Context) -> dict:
     data = PreparedData.load(ctx.paths.prepared)
     device = resolve_device(ctx.params.device)
     table = ctx.task.metrics
-    per_example = table.metric(primary_metric(ctx.spec.gate, table)).name
+    metric = table.metric(primary_metric(ctx.spec.gate, table))
 
     def score(ref: str):
         return score_model(load_version(name, ref)[0], ctx.task, data.splits["test"], data.stats, device)
 
+    def paired(scores):
+        return scores.per_example(metric.name) if scores is not None and metric.per_example else None
+
     new = score(version)
     old = score(aliases.CHAMPION) if champion and str(champion.version) != version else None
-    decision = decide(ctx.spec.gate, table, new.flat(), new.per_example(per_example),
-                      old.flat() if old else None, old.per_example(per_example) if old else None)
+    if old is not None and not metric.per_example:
+        raise MasteryError(_unpaired(metric.name, table))
+    decision = decide(ctx.spec.gate, table, new.flat(), paired(new), old.flat() if old else None, paired(old))
     aliases.record_decision(client, name, version, decision)
     with mlflow.start_run(run_id=challenger["run_id"]):
         mlflow.log_dict(decision.to_dict(), "promotion/decision.json")
@@ -71,6 +75,15 @@ def promote(ctx: Context) -> dict:
     if not decision.passed and ctx.spec.gate.blocking:
         raise GateFailed(f"{name} v{version} not promoted (blocking gate)\n{decision.summary()}")
     return report
+
+
+def _unpaired(metric: str, table) -> str:
+    paired = [f"test_{m.name}" for m in table.metrics if m.per_example]
+    choice = f"set gate.primary_metric to one that has: {', '.join(paired)}" if paired else (
+        "this task has none yet (an unconditional generator's Fréchet distance), so only a first model is gated, "
+        "by its thresholds")
+    return (f"the gate compares champion and challenger example by example, and '{metric}' is a statistic of the "
+            f"whole test set with no per-example scores; {choice}")
 
 
 def _verdict(name: str, version: str, before, after, decision) -> str:
