@@ -23,7 +23,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
+    import argparse
+
     import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--version", default="champion", help="the registered generator to place on the ladder")
+    version = parser.parse_args().version
 
     from mastery.data.prepare import PreparedData
     from mastery.evaluation.frechet import CORRUPTIONS, Judge, frechet_distance
@@ -40,7 +46,7 @@ def main() -> None:
         for level in levels:
             corrupted = corrupt(test, level, torch.Generator().manual_seed(0))
             rows.append((f"test digits, {name}", f"{level:g}", frechet_distance(reference, judge.read(corrupted)[0])))
-    rows += champion_rows(ctx, reference)
+    rows += generator_rows(ctx, reference, version)
     print(f"# Fréchet distance in {ctx.spec.task.judge}'s features, to {len(train):,} real training digits "
           f"({len(test):,} test digits; {platform.processor() or platform.machine()}, torch {torch.__version__})")
     print("| images | level | Fréchet distance | / floor |\n|---|---|---|---|")
@@ -51,8 +57,9 @@ def main() -> None:
     print(json.dumps({"floor": floor, "monotonic": monotonic}))
 
 
-def champion_rows(ctx, reference) -> list[tuple[str, str, float]]:
-    """The registered champion's samples, scored as the gate scores them; none before a run."""
+def generator_rows(ctx, reference, version: str) -> list[tuple[str, str, float]]:
+    """A registered generator's samples (the champion's by default), scored as the gate scores
+    them, per class too; none before the pipeline has registered one."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -65,17 +72,19 @@ def champion_rows(ctx, reference) -> list[tuple[str, str, float]]:
 
     use_store(ctx.params.tracking)
     try:
-        if aliases.current_champion(MlflowClient(), ctx.spec.registered_model) is None:
+        if version == aliases.CHAMPION and aliases.current_champion(MlflowClient(), ctx.spec.registered_model) is None:
             return []
     except MlflowException:  # not registered yet
         return []
-    model, _, version = load_version(ctx.spec.registered_model, aliases.CHAMPION)
+    model, _, found = load_version(ctx.spec.registered_model, version)
     test = PreparedData.load(ctx.paths.prepared).splits["test"]
     samples = predict(model, ctx.task, test)
-    scores = ctx.task.score(samples, test, {}).flat()
-    print(f"champion v{version.version}: judged accuracy {scores['test_judged_accuracy']:.4f} "
-          f"(the judge on real test digits {scores['test_judge_accuracy']:.4f}), class spread {scores['test_class_spread']:.3f}")
-    return [(f"champion v{version.version}'s samples", "", frechet_distance(reference, ctx.task.judge.read(samples)[0]))]
+    scores = ctx.task.score(samples, test, {})
+    flat = scores.flat()
+    print(f"v{found.version}: judged accuracy {flat['test_judged_accuracy']:.4f} (the judge on real test digits "
+          f"{flat['test_judge_accuracy']:.4f}), class spread {flat['test_class_spread']:.4f}; per class, judged / judge's:")
+    print(", ".join(f"{name} {row['judged_accuracy']:.2f}/{row['judge_accuracy']:.2f}" for name, row in scores.per_class().items()))
+    return [(f"v{found.version}'s samples", "", frechet_distance(reference, ctx.task.judge.read(samples)[0]))]
 
 
 if __name__ == "__main__":
