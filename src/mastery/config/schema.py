@@ -72,6 +72,9 @@ class CandidateSpec:
     model: str
     params: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
+    # `<pipeline>/<candidate>`: a trained model whose weights of the same names start this one
+    # (an autoencoder pretrained by the reconstruction task, for clustering); train it first
+    start_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,9 @@ class TaskConfig:
     beta: float = 1.0
     beta_warmup_steps: int = 0
     nll_samples: int = 500  # vae: importance samples per test image of its log-likelihood
+    # clustering: the weight of a reconstructing model's (IDEC's) image error beside the
+    # self-training KL in what training minimises
+    reconstruction_weight: float = 1.0
 
 
 @dataclass(frozen=True)
