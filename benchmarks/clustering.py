@@ -71,18 +71,20 @@ def run_seed(autoencoder_pipeline: str, clustering_pipeline: str, seed: int, ste
         trainer, _ = build_trainer(candidate, task, data, torch.device("cpu"), seed, start_from=start_from)
         history = trainer.fit(data.splits["train"], data.splits["val"], resume=False)
         seconds = sum(r["epoch_seconds"] - r["eval_seconds"] for r in history)
-        return trainer.model, seconds, len(history)
+        return trainer.model, seconds, history
 
-    source, ae_seconds, ae_epochs = fit(pretrain.candidates[0], build_task("reconstruction", info.modality, pretrain.task))
+    source, ae_seconds, ae_history = fit(pretrain.candidates[0], build_task("reconstruction", info.modality, pretrain.task))
     task = build_task(spec.task.name, info.modality, spec.task)
-    results = {f"autoencoder ({pretrain.candidates[0].name})": {"seconds": ae_seconds, "epochs": ae_epochs}}
+    results = {f"autoencoder ({pretrain.candidates[0].name})": {"seconds": ae_seconds, "epochs": len(ae_history)}}
     for candidate in spec.candidates:
-        model, seconds, epochs = fit(candidate, task, source if candidate.start_from else None)
+        model, seconds, history = fit(candidate, task, source if candidate.start_from else None)
+        epochs = len(history)
         flat = score_model(model, task, data.splits["test"], data.stats).flat()
         results[candidate.name] = {"accuracy": flat["test_accuracy"], "nmi": flat["test_nmi"], "seconds": seconds,
                                    "epochs": epochs}
         print(f"  seed {seed} {candidate.name}: ACC {flat['test_accuracy']:.4f} NMI {flat['test_nmi']:.4f} "
-              f"({seconds:.0f} s, {epochs} epochs incl. epoch 0) at {time.strftime('%H:%M:%S')}", flush=True)
+              f"({seconds:.0f} s, {epochs} epochs incl. epoch 0) at {time.strftime('%H:%M:%S')}; val ACC by epoch "
+              f"{[round(r['val_accuracy'], 3) for r in history]}", flush=True)
     results["_counts"] = data.stats["counts"]
     return results
 
