@@ -51,7 +51,7 @@ def test_a_bad_value_is_reported_where_the_user_wrote_it(tmp_path):
 
 
 def test_an_unknown_pipeline_lists_the_known_ones():
-    with pytest.raises(ConfigError, match=r"no pipeline 'nosuch' .*; pipelines: .*fashion_nas, forecast, lm, quickstart, text, text_minilm, vae, vision"):
+    with pytest.raises(ConfigError, match=r"no pipeline 'nosuch' .*; pipelines: .*\bfashion_nas, forecast\b.*\bquickstart\b.*\bvision\b"):
         load_spec("nosuch", REPO)
 
 

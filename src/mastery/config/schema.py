@@ -73,6 +73,9 @@ class CandidateSpec:
     model: str
     params: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
+    # `<pipeline>/<candidate>`: a trained model whose weights of the same names start this one
+    # (an autoencoder pretrained by the reconstruction task, for clustering); train it first
+    start_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,9 @@ class TaskConfig:
     latent: int = 64
     judge: str | None = None
     conditional: bool = False  # gan: the generator draws the class it is asked for
+    # clustering: the weight of a reconstructing model's (IDEC's) image error beside the
+    # self-training KL in what training minimises
+    reconstruction_weight: float = 1.0
 
 
 @dataclass(frozen=True)

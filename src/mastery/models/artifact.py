@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from mastery.errors import MasteryError
 from mastery.models.registry import build_model
-from mastery.models.standardize import Standardized
+from mastery.models.standardize import FittedStandardized, Standardized, closed_form_parts
 
 WEIGHTS, META, TOKENIZER = "model.safetensors", "model.json", "tokenizer.json"
 
@@ -39,7 +39,10 @@ def model_meta(candidate: str, family: str, params: dict, task, stats: dict) -> 
 def build_trained(meta: dict) -> nn.Module:
     """The registered family for `meta`, behind its standardisation layer for images."""
     net = build_model(meta["family"], **meta["dims"], **meta["params"])
-    return Standardized(net, meta["mean"], meta["std"]) if "mean" in meta else net
+    if "mean" not in meta:  # no image in: nothing to standardise
+        return net
+    wrapper = FittedStandardized if closed_form_parts(net) else Standardized
+    return wrapper(net, meta["mean"], meta["std"])
 
 
 def save_trained(directory: Path, model: nn.Module, meta: dict) -> None:

@@ -53,6 +53,7 @@ def _load_families() -> None:
         alexnet,
         autoencoder,
         bert,
+        clustering,
         convnet,
         dcgan,
         efficientnet,

@@ -37,3 +37,21 @@ class Standardized(nn.Module):
     def decode(self, code: Tensor) -> Tensor:
         """The family's decoder: codes need no standardisation."""
         return self.net.decode(code)
+
+
+class FittedStandardized(Standardized):
+    """A family with parts fitted in closed form (cluster centres from K-means on its codes),
+    behind its standardisation: they are fitted on the pixels its forward reads."""
+
+    def fit_closed_form(self, split: dict[str, Tensor]) -> None:
+        standardized = {**split, "image": self.standardize(split["image"])}
+        for part in closed_form_parts(self.net):
+            part.fit_closed_form(standardized)
+
+
+def closed_form_parts(module: nn.Module) -> list[nn.Module]:
+    """The outermost modules fitted in closed form (`fit_closed_form(split)`): each fits what it
+    holds, so an input layer (`FittedStandardized`) hands its parts the split as its forward would."""
+    if hasattr(module, "fit_closed_form"):
+        return [module]
+    return [part for child in module.children() for part in closed_form_parts(child)]

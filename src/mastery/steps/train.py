@@ -6,11 +6,14 @@ import dataclasses
 import shutil
 from collections.abc import Sequence
 from functools import partial
+from pathlib import Path
 
 from mastery.config import CandidateSpec
 from mastery.data.prepare import PreparedData
+from mastery.errors import MasteryError
 from mastery.evaluation.cost import count_parameters
-from mastery.models.artifact import WEIGHTS, save_trained
+from mastery.models.artifact import WEIGHTS, load_trained, save_trained
+from mastery.paths import PipelinePaths
 from mastery.steps.catalog import CODE, step_named
 from mastery.steps.context import Context
 from mastery.steps.data_parallel import fit_data_parallel
@@ -37,7 +40,9 @@ def train_candidate(
 ) -> dict:
     import mlflow
 
-    fingerprint = lineage.params_hash({"candidate": dataclasses.asdict(candidate), "seed": ctx.params.seed, "data": data_hash})
+    start = _start(ctx, candidate)
+    fingerprint = lineage.params_hash({"candidate": dataclasses.asdict(candidate), "seed": ctx.params.seed, "data": data_hash}
+                                      | ({"start": lineage.file_digest(start / WEIGHTS, "sha256")} if start else {}))
     device = resolve_device(ctx.params.device)
     tags = {
         "pipeline": ctx.spec.name,
@@ -60,6 +65,7 @@ def train_candidate(
             checkpoint_dir=ctx.paths.checkpoints(candidate.name),
             fingerprint=fingerprint,
             name=f"{ctx.spec.name}/{candidate.name}",
+            start_from=load_trained(start)[0] if start else None,
         )
         if candidate.train.processes > 1:
             fit_data_parallel(ctx, candidate, trainer, run.info.run_id, fingerprint)
@@ -75,6 +81,20 @@ def train_candidate(
         write_json(out / "run.json", {"run_id": run.info.run_id, "best": best, "monitor": trainer.monitor})
         set_note_section(run.info.run_id, "Training", _training_note(ctx, candidate, trainer, data, data_hash))
     return best
+
+
+def _start(ctx: Context, candidate: CandidateSpec) -> Path | None:
+    """Where the trained model a candidate starts from is (`start_from: <pipeline>/<candidate>`),
+    or None; its weights' digest is part of the run's fingerprint, so a retrained source is not
+    resumed from a checkpoint made over the old one."""
+    if candidate.start_from is None:
+        return None
+    pipeline, _, name = candidate.start_from.partition("/")
+    path = PipelinePaths(pipeline, ctx.paths.root).candidate(name)
+    if not (path / WEIGHTS).is_file():
+        raise MasteryError(f"candidate '{candidate.name}' starts from '{candidate.start_from}', which has no "
+                           f"trained model at {path}; run `mastery train --pipeline {pipeline}` first")
+    return path
 
 
 def _log_inputs(ctx: Context, data: PreparedData, data_hash: str) -> None:

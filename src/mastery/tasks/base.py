@@ -93,6 +93,12 @@ class Task:
         """Scores summed over the batch's units; the trainer divides by their count."""
         return {}
 
+    def summarise(self, totals: Sums, units: int) -> dict[str, float]:
+        """A split's scores from its summed ones: means by default. A score that is no mean over
+        units (a clustering's matched accuracy) sums a statistic (a contingency table) and is
+        computed from it here, once the batches (and ranks) are added up."""
+        return {name: value.item() / units for name, value in totals.items()}
+
     def count(self, batch: Batch) -> int:
         """The units the loss and scores are averaged over: examples by default."""
         return rows(batch)

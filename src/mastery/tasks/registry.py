@@ -32,6 +32,7 @@ def list_tasks() -> list[str]:
 def _load_tasks() -> None:
     from mastery.tasks import (  # noqa: F401  (each module registers its task)
         classification,
+        clustering,
         forecast,
         gan,
         language_model,

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from mastery.config import TrainConfig
 from mastery.errors import MasteryError
+from mastery.models.standardize import closed_form_parts
 from mastery.tasks.base import Batch, Sums, Task
 from mastery.training import checkpoint, distributed
 from mastery.training.callbacks import Callback
@@ -117,7 +118,7 @@ class Trainer:
         `fit_closed_form(split)`: a scikit-learn estimator, counts), on the whole training
         split, before any gradient step. Their scores are epoch 0, so a model with nothing
         left to learn by gradient (`epochs: 0`) is a baseline in the same harness."""
-        fitted = [module for module in self.model.modules() if hasattr(module, "fit_closed_form")]
+        fitted = closed_form_parts(self.model)
         if not fitted:
             return
         started = time.perf_counter()
@@ -167,7 +168,7 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_batch_end(self)
         totals, units = distributed.reduce(totals, units, self.world, self.device)
-        return {k: v.item() / units for k, v in totals.items()}
+        return self.task.summarise(totals, units)
 
     def _step(self, optimizer: str, loss: Tensor) -> None:
         """Backward (outside autocast), clip and step one named optimizer, then its schedule."""
@@ -205,7 +206,7 @@ class Trainer:
                 sums, count = self.task.eval_step(self.model, batch)
             _accumulate(totals, sums)
             units += count
-        return {k: v.item() / units for k, v in totals.items()} | self.task.split_scores(self.model, data)
+        return self.task.summarise(totals, units) | self.task.split_scores(self.model, data)
 
     def _track_best(self, record: dict) -> None:
         value = record[self.monitor]

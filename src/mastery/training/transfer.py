@@ -10,12 +10,28 @@ from __future__ import annotations
 
 from torch import nn
 
+from mastery.errors import MasteryError
 from mastery.training.callbacks import Callback
 
 
 def transplant_features(source: nn.Module, target: nn.Module) -> nn.Module:
     """`target`, a new model of the source's family, with the source's trained features; its head stays untrained."""
     target.features.load_state_dict(source.features.state_dict())
+    return target
+
+
+def warm_start(target: nn.Module, source: nn.Module) -> nn.Module:
+    """`target` with every weight and buffer of `source` that it holds under the same name (the
+    shapes must agree): a candidate's `start_from` (an autoencoder pretrained by reconstruction,
+    its encoder and decoder, under a clustering family's centres). What the source lacks (the
+    centres, fitted in closed form later) stays as built; what the target lacks (DEC has no
+    decoder) is left behind. Input standardisation comes too: the encoder reads what it learnt on."""
+    names = target.state_dict().keys()
+    shared = {name: value for name, value in source.state_dict().items() if name in names}
+    if not shared:
+        raise MasteryError(f"no weight of the {type(source).__name__} to start from has a name in the "
+                           f"{type(target).__name__}: not the same family's layers")
+    target.load_state_dict(shared, strict=False)
     return target
 
 

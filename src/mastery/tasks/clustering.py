@@ -1,0 +1,104 @@
+"""Clustering images without labels (textbook ch. 7; DEC, Xie et al., 2016; IDEC, Guo et al.,
+2017): the model softly assigns each image to one of K clusters, K the number of classes.
+
+The model's output is q (B, K), its soft assignment; an image's cluster is q's argmax. Labels
+never reach the loss: they only score, by the contingency table of clusters against classes
+summed over the split (`mastery.evaluation.clustering`): Hungarian-matched accuracy and NMI.
+The loss is DEC's self-training: KL(P || Q), P the target distribution that squares q and
+divides by each cluster's soft frequency (then renormalises each row), so confident
+assignments grow more confident and large clusters do not swallow small ones. P is computed
+from the batch's own q, detached, each step (Guo et al.'s IDEC-pytorch recomputes it over the
+whole split every few hundred steps; per batch needs no extra pass and, at 256 images, sees
+every cluster). A model that reconstructs (IDEC) left its reconstruction of the clean image on
+the training forward: its mean squared error, weighed by `task.reconstruction_weight`, is added
+to what is minimised, and reported as `train_reconstruction`. The reported loss is the KL
+alone, comparable across families. A model fitted in closed form (K-means, and the centres of
+DEC and IDEC) is scored as epoch 0, so `epochs: 0` is K-means in the same harness.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mastery.tasks.base import Batch, Stepper, Sums, Task
+from mastery.tasks.metrics import Metric, MetricTable
+from mastery.tasks.registry import register_task
+
+
+def target_distribution(q: Tensor) -> Tensor:
+    """DEC's P: q squared over each cluster's soft frequency, each row renormalised: (B, K)."""
+    weight = q.square() / q.sum(dim=0)
+    return weight / weight.sum(dim=1, keepdim=True)
+
+
+def self_training_loss(q: Tensor) -> Tensor:
+    """KL(P || Q) per image, averaged, P from q itself and held fixed (no gradient)."""
+    return F.kl_div(q.clamp_min(1e-12).log(), target_distribution(q.detach()), reduction="batchmean")
+
+
+def reconstructions(model: nn.Module) -> list[Tensor]:
+    """What the model's last training forward drew from its codes (IDEC's decoder)."""
+    return [m.reconstruction for m in model.modules() if getattr(m, "reconstruction", None) is not None]
+
+
+@register_task
+class Clustering(Task):
+    name = "clustering"
+    metrics = MetricTable((Metric("accuracy", "maximize", per_example=True), Metric("nmi", "maximize")),
+                          headline=("accuracy", "nmi"))
+    inputs = ("image",)
+    output = "assignment"
+
+    def output_specs(self, stats: dict) -> tuple:
+        from mastery.export.contract import TensorSpec
+
+        return (TensorSpec(self.output, "float32", ("batch", len(stats["classes"])), min=0.0, max=1.0),)
+
+    def model_dims(self, meta: dict) -> dict:
+        return {"clusters": len(meta["classes"])}
+
+    def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
+        return self_training_loss(outputs)
+
+    def training_step(self, model: nn.Module, batch: Batch, step: Stepper) -> tuple[Sums, int]:
+        """The self-training loss plus, for a model that reconstructs, its weighed error."""
+        outputs = self.forward(model, batch)
+        loss = self.loss(outputs, batch)
+        drawn = reconstructions(model)
+        error = sum((F.mse_loss(image, batch["image"]) for image in drawn), torch.zeros((), device=loss.device))
+        step("model", loss + self.config.reconstruction_weight * error)
+        sums, units = self._sums(loss, outputs.detach(), batch)
+        return sums | ({"reconstruction": error.detach().float() * units} if drawn else {}), units
+
+    def score_sums(self, outputs: Tensor, batch: Batch) -> Sums:
+        """The batch's contingency table, clusters by classes: what matched accuracy and NMI read."""
+        size = outputs.shape[1]
+        cells = outputs.argmax(dim=1) * size + batch["label"]
+        return {"contingency": torch.bincount(cells, minlength=size * size).view(size, size)}
+
+    def summarise(self, totals: Sums, units: int) -> dict[str, float]:
+        from mastery.evaluation.clustering import matched_accuracy, nmi
+
+        means = {name: value for name, value in totals.items() if name != "contingency"}
+        table = totals["contingency"].cpu().numpy()
+        return super().summarise(means, units) | {"accuracy": matched_accuracy(table), "nmi": nmi(table)}
+
+    def score(self, outputs: Tensor, split: Batch, meta: dict):
+        from mastery.evaluation.clustering import ClusteringScores
+
+        return ClusteringScores(outputs.argmax(dim=1).numpy(), split["label"].numpy(), outputs.shape[1])
+
+    @torch.no_grad()
+    def figures(self, model: nn.Module, scores, split: Batch, meta: dict, directory: Path) -> list[Path]:
+        """PCA, t-SNE and UMAP of a fixed sample of test codes, coloured by class."""
+        from mastery.evaluation.clustering import map_sample, plot_latent_maps
+
+        chosen = torch.from_numpy(map_sample(len(split["label"])))
+        device = next(model.parameters()).device
+        codes = model.eval().encode(split["image"][chosen].float().to(device)).cpu()
+        return [plot_latent_maps(codes, split["label"][chosen].numpy(), list(meta["classes"]),
+                                 directory / "latent_maps.png")]
