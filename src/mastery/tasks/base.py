@@ -38,6 +38,13 @@ def rows(split: Batch) -> int:
     return len(next(iter(split.values())))
 
 
+def left_by_forward(model: nn.Module, attribute: str) -> list[Tensor]:
+    """What the model's modules left in `attribute` on their last training forward (a sparse
+    code's penalty, IDEC's reconstruction): side outputs a task adds to its loss, so the model
+    stays one tensor in, one out, and exports like any other."""
+    return [value for module in model.modules() if (value := getattr(module, attribute, None)) is not None]
+
+
 def take(split: Batch, index: Tensor | slice) -> Batch:
     """The examples at `index` of every named tensor: one index slices the whole batch."""
     return {key: value[index] for key, value in split.items()}

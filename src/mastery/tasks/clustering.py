@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mastery.tasks.base import Batch, Stepper, Sums, Task
+from mastery.tasks.base import Batch, Stepper, Sums, Task, left_by_forward
 from mastery.tasks.metrics import Metric, MetricTable
 from mastery.tasks.registry import register_task
 
@@ -38,11 +38,6 @@ def target_distribution(q: Tensor) -> Tensor:
 def self_training_loss(q: Tensor) -> Tensor:
     """KL(P || Q) per image, averaged, P from q itself and held fixed (no gradient)."""
     return F.kl_div(q.clamp_min(1e-12).log(), target_distribution(q.detach()), reduction="batchmean")
-
-
-def reconstructions(model: nn.Module) -> list[Tensor]:
-    """What the model's last training forward drew from its codes (IDEC's decoder)."""
-    return [m.reconstruction for m in model.modules() if getattr(m, "reconstruction", None) is not None]
 
 
 @register_task
@@ -68,7 +63,7 @@ class Clustering(Task):
         """The self-training loss plus, for a model that reconstructs, its weighed error."""
         outputs = self.forward(model, batch)
         loss = self.loss(outputs, batch)
-        drawn = reconstructions(model)
+        drawn = left_by_forward(model, "reconstruction")
         error = sum((F.mse_loss(image, batch["image"]) for image in drawn), torch.zeros((), device=loss.device))
         step("model", loss + self.config.reconstruction_weight * error)
         sums, units = self._sums(loss, outputs.detach(), batch)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Generator, Tensor, nn
 
-from mastery.tasks.base import Batch, Stepper, Sums, Task, Transform, take
+from mastery.tasks.base import Batch, Stepper, Sums, Task, Transform, left_by_forward, take
 from mastery.tasks.metrics import Metric, MetricTable
 from mastery.tasks.registry import register_task
 
@@ -52,11 +52,6 @@ def unit_image_specs(name: str, stats: dict) -> tuple:
     return (TensorSpec(name, "float32", ("batch", *stats["dims"]["in_shape"]), min=0.0, max=1.0),)
 
 
-def code_penalties(model: nn.Module) -> list[Tensor]:
-    """The penalties the model's last training forward left on its code (a sparse autoencoder's)."""
-    return [m.code_penalty for m in model.modules() if getattr(m, "code_penalty", None) is not None]
-
-
 @register_task
 class Reconstruction(Task):
     name = "reconstruction"
@@ -80,7 +75,7 @@ class Reconstruction(Task):
         """The reconstruction error plus any code penalty is minimised; both are reported."""
         outputs = self.forward(model, batch)
         loss = self.loss(outputs, batch)
-        penalty = sum(code_penalties(model), torch.zeros((), device=loss.device))
+        penalty = sum(left_by_forward(model, "code_penalty"), torch.zeros((), device=loss.device))
         step("model", loss + penalty)
         sums, units = self._sums(loss, outputs.detach(), batch)
         return sums | {"penalty": penalty.detach().float() * units}, units
