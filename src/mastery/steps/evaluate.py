@@ -58,8 +58,7 @@ def evaluate(ctx: Context) -> dict:
         "candidates": {name: s["scores"].flat(per_class=False) | s["row"].cost_metrics() for name, s in scored.items()},
     }
     # numbers only, the task's headline: what `dvc metrics` and `dvc exp show` tabulate
-    headline = [f"test_{name}" for name in table.shown] + ["test_anomaly_auc"]
-    write_json(ctx.paths.metrics, {key: flat[key] for key in headline if key in flat})
+    write_json(ctx.paths.metrics, {f"test_{name}": flat[f"test_{name}"] for name in table.shown})
     write_json(ctx.paths.reports / "evaluation.json", summary)
     write_json(ctx.paths.model_version, {"name": version.name, "version": int(version.version),
                                          "run_id": version.run_id, "candidate": selected, "reused": reused})

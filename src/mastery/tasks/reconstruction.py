@@ -60,6 +60,12 @@ class Reconstruction(Task):
     inputs = ("image",)
     output = "reconstruction"
 
+    def __init__(self, modality: str, config=None):
+        super().__init__(modality, config)
+        if self.config.anomalies:  # evaluate scores them: a headline figure, maximised, like any other
+            self.metrics = MetricTable((*self.metrics.metrics, Metric("anomaly_auc", "maximize")),
+                                       headline=(*self.metrics.shown, "anomaly_auc"))
+
     def output_specs(self, stats: dict) -> tuple:
         return unit_image_specs(self.output, stats)
 
