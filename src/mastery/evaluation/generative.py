@@ -79,22 +79,29 @@ class GenerativeScores:
         return {"n_samples": len(self.judged), **self.metrics, "per_class": self.per_class()}
 
 
-def plot_sample_grid(images: Tensor, row_names: list[str], path: Path) -> Path:
-    """Samples (rows, columns, C, H, W) in [0, 1] tiled into one picture, a name per row: one
-    image, not a subplot per sample, so a grid costs milliseconds each epoch."""
+GRID_COLUMNS = 8  # samples per row of a grid
+
+
+def plot_sample_grid(images: Tensor, path: Path, row_names: list[str] | None = None) -> Path:
+    """Samples (N, C, H, W) in [0, 1] tiled `GRID_COLUMNS` to a row (the last row padded white)
+    into one picture, each row maybe named: one image, not a subplot per sample, so a grid costs
+    milliseconds each epoch."""
     from matplotlib.figure import Figure
 
     from mastery.evaluation.plots import _save
 
-    rows, columns, channels, height, width = images.shape
+    columns = min(GRID_COLUMNS, len(images))
+    rows = -(-len(images) // columns)
     gap = 1
-    padded = torch.nn.functional.pad(images, (0, gap, 0, gap), value=1.0)
-    mosaic = padded.permute(0, 3, 1, 4, 2).reshape(rows * (height + gap), columns * (width + gap), channels)
+    padded = torch.cat([images, torch.ones(rows * columns - len(images), *images.shape[1:])])
+    padded = torch.nn.functional.pad(padded, (0, gap, 0, gap), value=1.0).unflatten(0, (rows, columns))
+    height, width, channels = padded.shape[3], padded.shape[4], padded.shape[2]
+    mosaic = padded.permute(0, 3, 1, 4, 2).reshape(rows * height, columns * width, channels)
     fig = Figure(figsize=(0.45 * columns + 0.8, 0.45 * rows + 0.2), layout="constrained")
     axis = fig.subplots()
     axis.imshow(mosaic.squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
     axis.set_xticks([])
-    axis.set_yticks([(height + gap) * (row + 0.5) for row in range(rows)], row_names, fontsize=8)
+    axis.set_yticks([height * (row + 0.5) for row in range(rows)], row_names or [""] * rows, fontsize=8)
     axis.tick_params(length=0)
     axis.set_frame_on(False)
     return _save(fig, path)

@@ -11,8 +11,6 @@ from mastery.tracking import aliases
 from mastery.tracking.mlflow_runs import use_store
 from mastery.tracking.registry import load_version
 
-GRID_COLUMNS = 8
-
 
 def generate(ctx: Context, count: int | None = None, seed: int = 0, version: str = aliases.CHAMPION,
              prompt: str = "\n", temperature: float = 0.8, top_k: int | None = None,
@@ -68,11 +66,8 @@ def draw(ctx: Context, label: int | None, count: int, seed: int, version: str, o
     elif label is not None:
         raise MasteryError(f"{source.name} v{number} is unconditional: it draws no class; leave out --label")
     images = torch.from_numpy(served.run(feeds)[served.contract.outputs[0].name])
-    columns = min(GRID_COLUMNS, count)
-    rows = -(-count // columns)
-    grid = torch.cat([images, torch.ones(rows * columns - count, *images.shape[1:])]).unflatten(0, (rows, columns))
     path = out or ctx.paths.reports / "generated" / f"{'all' if label is None else f'label-{label}'}-seed-{seed}.png"
-    plot_sample_grid(grid, [""] * rows, path)
+    plot_sample_grid(images, path)
     return {"model": source.name, "version": int(number), "label": label, "count": count, "seed": seed,
             "path": str(path), "onnx_sha256": served.sha256}
 

@@ -36,7 +36,6 @@ from mastery.tasks.metrics import Metric, MetricTable
 from mastery.tasks.registry import register_task
 
 EVAL_SEED = 0  # the noise every evaluation and figure draws from
-GRID_COLUMNS = 8  # samples per row of a grid: per class, conditional
 
 
 @register_task
@@ -148,20 +147,16 @@ class GAN(Task):
     @torch.inference_mode()
     def _grid(self, model: nn.Module, classes: list[str], path: Path) -> Path:
         """Samples from fixed noise: conditional, a row per class over the same noise; else four rows."""
-        from mastery.evaluation.generative import plot_sample_grid
+        from mastery.evaluation.generative import GRID_COLUMNS, plot_sample_grid
 
         model.eval()
         device = next(model.parameters()).device
-        count = len(classes) if self.config.conditional else 4
-        noise = self.noise(count * GRID_COLUMNS, torch.Generator().manual_seed(EVAL_SEED)).to(device)
-        if self.config.conditional:
-            noise = noise[:GRID_COLUMNS].repeat(count, 1)
-            label = torch.arange(count, device=device).repeat_interleave(GRID_COLUMNS)
-            images = model(noise, label)
-        else:
-            images = model(noise)
-        names = list(classes) if self.config.conditional else [""] * count
-        return plot_sample_grid(images.float().cpu().unflatten(0, (count, GRID_COLUMNS)), names, path)
+        rows = len(classes) if self.config.conditional else 4
+        noise = self.noise(rows * GRID_COLUMNS, torch.Generator().manual_seed(EVAL_SEED)).to(device)
+        if not self.config.conditional:
+            return plot_sample_grid(model(noise).float().cpu(), path)
+        label = torch.arange(rows, device=device).repeat_interleave(GRID_COLUMNS)
+        return plot_sample_grid(model(noise[:GRID_COLUMNS].repeat(rows, 1), label).float().cpu(), path, list(classes))
 
 
 def _bce(logits: Tensor, target: float) -> Tensor:
