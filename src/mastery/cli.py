@@ -107,11 +107,15 @@ def nas(pipeline: str = PIPELINE, workers: int = WORKERS) -> None:
 
 
 @app.command()
-def train(pipeline: str = PIPELINE, progress: bool = typer.Option(True, help="Show a progress bar.")) -> None:
+def train(
+    pipeline: str = PIPELINE,
+    progress: bool = typer.Option(True, help="Show a progress bar (one process only)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Candidates trained at once, a process each."),
+) -> None:
     """Train every candidate of the pipeline, logging each as an MLflow run."""
     from mastery.training.progress import RichProgress
 
-    _step("train", pipeline, callbacks=[RichProgress()] if progress else [])
+    _step("train", pipeline, callbacks=[RichProgress()] if progress and workers == 1 else [], workers=workers)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from conftest import edit_yaml
 from mlflow import MlflowClient
 
 from mastery.data.prepare import PreparedData
+from mastery.errors import MasteryError
 from mastery.evaluation.cost import count_parameters
 from mastery.models.artifact import load_trained
 from mastery.steps.context import load_context
@@ -124,3 +125,38 @@ def test_train_resumes_from_checkpoint_after_a_kill(project):
     fresh, _ = load_trained(ctx.paths.candidate("mlp"))
     for (name, a), b in zip(resumed.state_dict().items(), fresh.state_dict().values()):
         assert torch.equal(a, b), f"{name} differs between resumed and uninterrupted training"
+
+
+def _with_lenet(project, **lenet):
+    edit_yaml(project / "pipelines" / "quickstart.yaml", lambda spec: spec["candidates"].append(
+        {"name": "lenet5", "model": "lenet5", "train": {"max_batches": 1}, **lenet}))
+    ctx = load_context("quickstart")
+    for step in (ingest, prepare):
+        step(ctx)
+    return ctx
+
+
+def test_candidates_trained_side_by_side_match_one_after_another(project):
+    ctx = _with_lenet(project)
+    side_by_side = train(ctx, workers=2)
+    runs = mlflow.search_runs(experiment_names=["mastery/quickstart"])
+    assert sorted(runs["tags.candidate"]) == ["lenet5", "mlp"] and set(runs["status"]) == {"FINISHED"}
+    models = {name: load_trained(ctx.paths.candidate(name))[0] for name in ("mlp", "lenet5")}
+
+    shutil.rmtree(project / "checkpoints")  # else the second train resumes the first's last epochs
+    one_after_another = train(ctx)
+    for name, best in side_by_side.items():
+        assert best["epoch"] == one_after_another[name]["epoch"]
+        assert best["val_loss"] == pytest.approx(one_after_another[name]["val_loss"], rel=1e-5)
+    for name, model in models.items():
+        alone, _ = load_trained(ctx.paths.candidate(name))
+        for (key, a), b in zip(model.state_dict().items(), alone.state_dict().values()):
+            torch.testing.assert_close(a, b, msg=f"{name}.{key} differs when trained in a worker")
+
+
+def test_a_failing_worker_keeps_the_other_candidates_model(project):
+    ctx = _with_lenet(project, start_from="nowhere/nothing")
+    with pytest.raises(MasteryError, match=r"\['lenet5'\] failed"):
+        train(ctx, workers=2)
+    assert (ctx.paths.candidate("mlp") / "run.json").is_file()
+    assert not ctx.paths.candidate("lenet5").exists()

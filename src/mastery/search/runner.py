@@ -31,6 +31,7 @@ from mastery.steps.context import Context, load_context
 from mastery.steps.records import write_json
 from mastery.tracking.lineage import data_hash
 from mastery.tracking.mlflow_runs import configure
+from mastery.training.device import share_cpu
 
 Launcher = Callable[[Context, str, int, float | None], None]
 
@@ -74,14 +75,16 @@ def open_study(ctx: Context, search: Search, seed: int, created: bool = False):
 
 
 def work(root: str, pipeline: str, kind: str, worker: int = 0, deadline: float | None = None,
-         gpu: int | None = None) -> None:
-    """One worker: claim a trial while the budget lasts, train it, report it; repeat."""
+         gpu: int | None = None, workers: int = 1) -> None:
+    """One worker of `workers` on this machine: claim a trial while the budget lasts, train it,
+    report it; repeat."""
     import optuna
 
     from mastery.data.prepare import PreparedData
 
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)  # before CUDA starts in this process
+    share_cpu(workers)
     ctx = load_context(pipeline, root)
     configure(ctx.params.tracking, ctx.spec.name)
     search = SEARCHES[kind](ctx)
@@ -123,7 +126,7 @@ def launch_processes(ctx: Context, kind: str, workers: int, deadline: float | No
     gpus = torch.cuda.device_count()
     spawn = multiprocessing.get_context("spawn")
     processes = [
-        spawn.Process(target=work, args=(root, pipeline, kind, i, deadline, i % gpus if gpus > 1 else None),
+        spawn.Process(target=work, args=(root, pipeline, kind, i, deadline, i % gpus if gpus > 1 else None, workers),
                       name=f"{kind}-worker-{i}")
         for i in range(workers)
     ]

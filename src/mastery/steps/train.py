@@ -1,8 +1,10 @@
-"""Train: every candidate of the pipeline, each as an MLflow run, resumable after a kill."""
+"""Train: every candidate of the pipeline, each as an MLflow run, resumable after a kill;
+one after another, or side by side in worker processes."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from collections.abc import Sequence
 from functools import partial
@@ -22,17 +24,56 @@ from mastery.tracking import lineage
 from mastery.tracking.mlflow_runs import EpochLogger, configure, flatten, set_note_section
 from mastery.training.build import build_trainer
 from mastery.training.callbacks import Callback
-from mastery.training.device import resolve_device
+from mastery.training.device import resolve_device, share_cpu
 from mastery.training.trainer import Trainer
 
 
-def train(ctx: Context, callbacks: Sequence[Callback] = ()) -> dict[str, dict]:
-    """Train each candidate on the prepared splits; returns its best validation record."""
+def train(ctx: Context, callbacks: Sequence[Callback] = (), workers: int = 1) -> dict[str, dict]:
+    """Train each candidate on the prepared splits; returns its best validation record.
+    `workers` > 1 trains that many candidates at once, each in its own process."""
+    shutil.rmtree(ctx.paths.models, ignore_errors=True)
+    configure(ctx.params.tracking, ctx.spec.name)  # here, not in racing workers: it may create the store
+    if workers > 1 and len(ctx.candidates) > 1:
+        return _train_side_by_side(ctx, min(workers, len(ctx.candidates)))
+    data = PreparedData.load(ctx.paths.prepared)
+    data_hash = lineage.data_hash(ctx.paths.prepared)
+    return {c.name: train_candidate(ctx, c, data, data_hash, callbacks) for c in ctx.candidates}
+
+
+def _train_side_by_side(ctx: Context, workers: int) -> dict[str, dict]:
+    """The candidates dealt round-robin to `workers` processes, each on its share of the cores.
+    A worker that fails does not stop the others: their models are kept, and the failure is
+    raised once all are done."""
+    import multiprocessing
+
+    names = [c.name for c in ctx.candidates]
+    shares = [names[i::workers] for i in range(workers)]
+    spawn = multiprocessing.get_context("spawn")
+    processes = [spawn.Process(target=train_named, args=(str(ctx.paths.root), ctx.spec.name, share, workers),
+                               name=f"train-worker-{i}") for i, share in enumerate(shares)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    failed = [name for process, share in zip(processes, shares, strict=True) if process.exitcode for name in share]
+    if failed:
+        raise MasteryError(f"train: the workers training {failed} failed (their errors are above); the other "
+                           f"candidates' models are kept, and checkpoints resume the rest when run again")
+    return {name: json.loads((ctx.paths.candidate(name) / "run.json").read_text())["best"] for name in names}
+
+
+def train_named(root: str, pipeline: str, names: Sequence[str], workers: int = 1) -> None:
+    """Train some candidates of a pipeline in this process: what a side-by-side worker runs."""
+    from mastery.steps.context import load_context
+
+    share_cpu(workers)
+    ctx = load_context(pipeline, root)
     configure(ctx.params.tracking, ctx.spec.name)
     data = PreparedData.load(ctx.paths.prepared)
     data_hash = lineage.data_hash(ctx.paths.prepared)
-    shutil.rmtree(ctx.paths.models, ignore_errors=True)
-    return {c.name: train_candidate(ctx, c, data, data_hash, callbacks) for c in ctx.candidates}
+    for candidate in ctx.candidates:
+        if candidate.name in names:
+            train_candidate(ctx, candidate, data, data_hash)
 
 
 def train_candidate(
@@ -109,9 +150,21 @@ def _log_inputs(ctx: Context, data: PreparedData, data_hash: str) -> None:
             warnings.filterwarnings("ignore", "The specified dataset source can be interpreted in multiple ways")
             dataset = mlflow.data.from_numpy(arrays, source=str(ctx.paths.prepared),
                                              name=f"{ctx.spec.dataset}/{split}", digest=data_hash)
-        mlflow.log_input(dataset, context=context)
+        _log_input(dataset, context)
     if (ctx.paths.validation / "result.json").is_file():
         mlflow.log_artifact(str(ctx.paths.validation / "result.json"), "validation")
+
+
+def _log_input(dataset, context: str) -> None:
+    """Log a dataset input, once more if another process made the same dataset row meanwhile:
+    MLflow checks for the row, then inserts it, so workers side by side race."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow.log_input(dataset, context=context)
+    except MlflowException:
+        mlflow.log_input(dataset, context=context)  # the row exists now, so this links to it
 
 
 def _training_note(ctx: Context, candidate: CandidateSpec, trainer: Trainer, data: PreparedData, data_hash: str) -> str:

@@ -21,6 +21,12 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def share_cpu(workers: int) -> None:
+    """Give this process its share of the CPU's cores: `workers` processes of torch's default
+    thread count each would thrash a small machine."""
+    torch.set_num_threads(max(1, torch.get_num_threads() // workers))
+
+
 def autocast(device: torch.device):
     """bf16 autocast on CUDA; on the CPU bf16 is slower than fp32 for these models."""
     if device.type == "cuda":
