@@ -127,3 +127,22 @@ def test_efficientnet_scales_depth_width_and_resolution_together():
 
 def _count(model: nn.Module, kind: type[nn.Module]) -> int:
     return sum(isinstance(m, kind) for m in model.modules())
+
+
+@pytest.mark.parametrize("in_shape", IN_SHAPES)
+def test_convnet_stem_halves_the_map_and_separable_convs_cut_the_multiply_adds(in_shape):
+    sides = []
+    stem = build_model("convnet", in_shape=in_shape, channels=(8, 16, 16), stride=2, separable=True)
+    for module in stem.modules():
+        if isinstance(module, nn.Conv2d):
+            module.register_forward_hook(lambda _, __, out: sides.append(out.shape[-1]))
+    assert stem(torch.rand(2, *in_shape)).shape == (2, 10)
+    half = -(-in_shape[-1] // 2)
+    # the stem's conv, then each later block's depthwise and pointwise conv: no pool after the
+    # stem, a pool after the second block while the map is larger than 4x4
+    third = half // 2 if half > 4 else half
+    assert sides == [half, half, half, third, third]
+    depthwise = [m for m in stem.modules() if isinstance(m, nn.Conv2d) and m.groups > 1]
+    assert [m.groups for m in depthwise] == [8, 16]  # never the stem: one input channel
+    dense = build_model("convnet", in_shape=in_shape, channels=(8, 16, 16))
+    assert sum(p.numel() for p in stem.parameters()) < sum(p.numel() for p in dense.parameters()) / 2

@@ -7,6 +7,9 @@ import pytest
 from conftest import edit_yaml
 from mlflow import MlflowClient
 
+from mastery.errors import MasteryError
+from mastery.evaluation.cost import count_parameters
+from mastery.models import build_model
 from mastery.search.study import open_storage
 from mastery.steps.context import load_context
 from mastery.steps.evaluate import evaluate
@@ -17,9 +20,10 @@ from mastery.steps.train import train
 from mastery.steps.validate import validate
 
 
-@pytest.fixture
-def searched(project):
+def _with_nas(project, candidates=(), **nas_settings):
+    """Quickstart with a small search over conv nets on digits (and more candidates), prepared."""
     def mutate(spec):
+        spec["candidates"] += list(candidates)
         spec["nas"] = {
             "candidate": {"name": "nas", "model": "convnet"},
             "trials": 6,
@@ -32,12 +36,19 @@ def searched(project):
                 "params.kernels": {"choices": [3, 5], "per": "blocks"},
                 "params.residual": {"choices": [True, False]},
                 "params.head": {"choices": [0, 16]},
+                "params.stride": {"choices": [1, 2]},
             },
-        }
+        } | nas_settings
     edit_yaml(project / "pipelines" / "quickstart.yaml", mutate)
     ctx = load_context("quickstart")
     for step in (ingest, validate, prepare):
         step(ctx)
+    return ctx
+
+
+@pytest.fixture
+def searched(project):
+    ctx = _with_nas(project)
     return ctx, nas(ctx)
 
 
@@ -84,3 +95,30 @@ def test_the_front_the_choice_and_its_training(searched):
     summary = evaluate(ctx)
     assert set(summary["candidates"]) == {"mlp", "nas"}
 
+
+
+def test_a_reference_is_a_constraint_of_the_search_and_its_front(project):
+    """Trials cost no more than the reference or they are infeasible: the front holds only the
+    feasible undominated ones, each faster than the reference timed beside it."""
+    ctx = _with_nas(project, [{"name": "resnet", "model": "resnet20"}], reference="resnet", trials=4)
+    record = nas(ctx)
+    study = optuna.load_study(study_name=record["study"], storage=open_storage(ctx, ctx.spec.nas))
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    reference_parameters = count_parameters(build_model("resnet20", in_shape=(1, 8, 8), num_classes=10))
+    for trial in done:
+        a = trial.user_attrs
+        assert trial.constraints == pytest.approx({"parameters": a["n_parameters"] / reference_parameters - 1,
+                                                   "latency": a["latency_ms"] / a["reference_latency_ms"] - 1})
+    feasible = [{"trial": t.number, **t.user_attrs} for t in done if max(t.constraints.values()) <= 0]
+    assert len(feasible) == 4  # nets of 1-2 blocks of <= 16 channels against ResNet-20's 19 convs
+    front = json.loads((ctx.paths.search("nas") / "pareto.json").read_text())
+    assert {t["trial"] for t in front} == {t["trial"] for t in feasible if not any(dominates(o, t) for o in feasible)}
+    assert all(t["latency_ms"] <= t["reference_latency_ms"] for t in front)
+
+
+def test_a_search_with_no_trial_within_the_reference_says_so(project):
+    tiny = {"name": "tiny", "model": "mlp", "params": {"hidden": [2]}}  # 160 parameters, two matmuls
+    ctx = _with_nas(project, [tiny], reference="tiny", trials=2)
+    with pytest.raises(MasteryError, match=r"none of 2 trials is smaller and faster than nas.reference 'tiny' "
+                                           r"\(the closest, trial \d: (parameters|latency) \+"):
+        nas(ctx)

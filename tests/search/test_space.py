@@ -64,6 +64,9 @@ def test_tune_must_name_a_candidate_and_nas_a_new_one(tmp_path):
         load_spec(write_spec(tmp_path, tune={"candidate": "cnn", "space": space}))
     with pytest.raises(ConfigError, match="'mlp' is taken"):
         load_spec(write_spec(tmp_path, nas={"candidate": {"name": "mlp", "model": "convnet"}, "space": space}))
+    with pytest.raises(ConfigError, match="nas.reference 'lenet5' is not one of"):
+        load_spec(write_spec(tmp_path, nas={"candidate": {"name": "nas", "model": "convnet"}, "reference": "lenet5",
+                                            "space": space}))
     with pytest.raises(ConfigError, match=r"unknown key 'sampel' \(did you mean 'sampler'\?\)"):
         load_spec(write_spec(tmp_path, tune={"sampel": "tpe", "space": space}))
 

@@ -56,6 +56,8 @@ def load_spec(name_or_path: str | Path, root: str | Path = ".") -> PipelineSpec:
     if spec.nas and len([o for o in spec.nas.objectives if o.startswith("val_")]) != 1:
         raise ConfigError(f"{path}: nas.objectives {list(spec.nas.objectives)} must hold one validation metric "
                           "(val_...) beside the costs n_parameters and latency_ms")
+    if spec.nas and spec.nas.reference not in (None, *names):
+        raise ConfigError(f"{path}: nas.reference '{spec.nas.reference}' is not one of {names}")
     if spec.nas and spec.nas.candidate.name in names:
         raise ConfigError(f"{path}: nas.candidate.name '{spec.nas.candidate.name}' is taken by a candidate")
     return spec

@@ -153,6 +153,9 @@ class NasConfig(SearchConfig):
     population: int = 16  # NSGA-II generation size
     choose: ChoiceRule = field(default_factory=ChoiceRule)
     latency_device: str = "cpu"  # where the model will serve from
+    # a candidate the found net must beat on both costs: its parameter count and its latency,
+    # timed interleaved with each trial's, are constraints NSGA-II searches within
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,37 +22,49 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def measure_latency_ms(model: nn.Module, inputs: Sequence[torch.Tensor], device: torch.device = CPU,
+                       threads: int | None = 1) -> float:
+    """Median wall time of one eager forward pass on `inputs` (one example) on `device`, after warm-up."""
+    return measure_latencies_ms([model], inputs, device, threads)[0]
+
+
 @torch.inference_mode()
-def measure_latency_ms(
-    model: nn.Module,
+def measure_latencies_ms(
+    models: Sequence[nn.Module],
     inputs: Sequence[torch.Tensor],
     device: torch.device = CPU,
-    runs: int = 50,
-    warmup: int = 10,
     threads: int | None = 1,
-) -> float:
-    """Median wall time of one eager forward pass on `inputs` (one example) on `device`, after warm-up."""
-    model = model.to(device).eval()
+    rounds: int = 5,
+    runs: int = 10,
+    warmup: int = 10,
+) -> list[float]:
+    """The median batch-1 latency of each model, timed in interleaved rounds of `runs` forwards:
+    a load spike on a shared machine then lands on every model, so the models' ratios hold
+    where timings taken one model after another swing."""
+    models = [model.to(device).eval() for model in models]
     inputs = [x.to(device) for x in inputs]
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or previous)
     try:
-        timings = _time_forward(model, inputs, device, runs, warmup)
+        for model in models:
+            _time_forward(model, inputs, device, warmup)
+        timings: list[list[float]] = [[] for _ in models]
+        for _ in range(rounds):
+            for model, times in zip(models, timings, strict=True):
+                times.extend(_time_forward(model, inputs, device, runs))
     finally:
         torch.set_num_threads(previous)
-    return statistics.median(timings) * 1000
+    return [statistics.median(times) * 1000 for times in timings]
 
 
-def _time_forward(model: nn.Module, inputs: list[torch.Tensor], device: torch.device, runs: int,
-                  warmup: int) -> list[float]:
+def _time_forward(model: nn.Module, inputs: list[torch.Tensor], device: torch.device, runs: int) -> list[float]:
     timings = []
-    for i in range(warmup + runs):
+    for _ in range(runs):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         started = time.perf_counter()
         model(*inputs)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        if i >= warmup:
-            timings.append(time.perf_counter() - started)
+        timings.append(time.perf_counter() - started)
     return timings

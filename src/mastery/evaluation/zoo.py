@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mastery.evaluation.cost import count_parameters, measure_latency_ms
+from mastery.evaluation.cost import count_parameters
 from mastery.evaluation.tables import markdown_table
 from mastery.tasks.metrics import MetricTable
 
@@ -37,16 +37,16 @@ class ZooRow:
                 self.epochs, self.max_batches or "all")  # fmt: skip
 
 
-def zoo_row(meta: dict, model: nn.Module, example: dict, scores: dict[str, float], history: list[dict],
-            device: torch.device, max_batches: int | None) -> ZooRow:
-    """Score and measure one trained candidate on one `example` batch (its model's inputs)."""
+def zoo_row(meta: dict, model: nn.Module, scores: dict[str, float], history: list[dict], latency_ms: float,
+            max_batches: int | None) -> ZooRow:
+    """One trained candidate's row, its latency measured beside the others'."""
     return ZooRow(
         candidate=meta["candidate"],
         family=meta["family"],
         scores=scores,
         n_parameters=count_parameters(model),
         train_seconds=sum(record["epoch_seconds"] for record in history),
-        latency_ms=measure_latency_ms(model, example, device),
+        latency_ms=latency_ms,
         epochs=len(history),
         max_batches=max_batches,
     )
@@ -58,7 +58,8 @@ def write_zoo_table(rows: list[ZooRow], table: MetricTable, path: Path, title: s
     ranked = sorted(rows, key=lambda row: row.scores[metrics[0]], reverse=table.primary.direction == "maximize")
     columns = ("candidate", "family", *(f"test {m.replace('_', ' ')}" for m in metrics), "parameters",
                "train time (s)", "latency (ms)", "epochs", "batches/epoch")
-    note = f"Latency: median eager forward pass at batch 1 on `{device}`, after warm-up."
+    note = (f"Latency: median eager forward pass at batch 1 on `{device}`, one thread, after warm-up, "
+            "the candidates timed in interleaved rounds.")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"# {title}\n\n{note}\n\n" + markdown_table(columns, [row.cells(metrics) for row in ranked]))
     return path

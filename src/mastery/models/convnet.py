@@ -5,6 +5,11 @@ output is added back (an identity skip, as in ResNet's basic block), then a 2x2 
 the map is larger than 4x4. An adaptive average pool to `out_side` x `out_side` ends the
 features: 1 is global average pooling (fewest parameters), larger keeps some layout (LeNet
 flattens 5x5); a linear or one-hidden-layer head classifies.
+
+Two knobs are for speed at batch 1, where a wide conv on the full map costs more than all of
+LeNet-5: `stride` 2 makes the first conv a stem that halves the map before anything wide
+runs on it, and `separable` makes the later convs depthwise-separable (MobileNet: a k x k
+conv per channel, then a 1 x 1 across channels, about k^2 times fewer multiply-adds).
 """
 
 from __future__ import annotations
@@ -30,19 +35,18 @@ class ConvNetConfig:
     dropout: float = 0.0  # before the classifier
     head: int = 0  # hidden width of the classifier; 0 = linear
     out_side: int = 1  # side of the pooled feature map the head reads
+    stride: int = 1  # of the first conv: 2 halves the map before any later conv runs on it
+    separable: bool = False  # the convs after the first: depthwise, then pointwise
 
 
 class ConvBlock(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, config: ConvNetConfig):
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, config: ConvNetConfig, stride: int = 1,
+                 separable: bool = False):
         super().__init__()
-        self.conv = self._conv_norm(in_channels, out_channels, kernel, config)
+        norm = config.batch_norm
+        self.conv = _conv_norm(in_channels, out_channels, kernel, norm, stride, separable)
         self.act = activation(config.activation)
-        self.inner = self._conv_norm(out_channels, out_channels, kernel, config) if config.residual else None
-
-    @staticmethod
-    def _conv_norm(in_channels: int, out_channels: int, kernel: int, config: ConvNetConfig) -> nn.Sequential:
-        conv = nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=not config.batch_norm)
-        return nn.Sequential(conv, nn.BatchNorm2d(out_channels) if config.batch_norm else nn.Identity())
+        self.inner = _conv_norm(out_channels, out_channels, kernel, norm, 1, separable) if config.residual else None
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C_in, H, W)
         out = self.act(self.conv(x))  # (B, C_out, H, W)
@@ -51,18 +55,35 @@ class ConvBlock(nn.Module):
         return out
 
 
+def _conv_norm(in_channels: int, out_channels: int, kernel: int, batch_norm: bool, stride: int,
+               separable: bool) -> nn.Sequential:
+    """A conv (or a depthwise conv and a pointwise one) then batch-norm, which makes a bias redundant."""
+    padding = kernel // 2
+    if separable:
+        convs = [nn.Conv2d(in_channels, in_channels, kernel, stride, padding, groups=in_channels, bias=False),
+                 nn.Conv2d(in_channels, out_channels, 1, bias=not batch_norm)]
+    else:
+        convs = [nn.Conv2d(in_channels, out_channels, kernel, stride, padding, bias=not batch_norm)]
+    return nn.Sequential(*convs, nn.BatchNorm2d(out_channels) if batch_norm else nn.Identity())
+
+
 class ConvNet(nn.Module):
     def __init__(self, config: ConvNetConfig):
         super().__init__()
         if len(config.kernels) != len(config.channels) or any(k % 2 == 0 for k in config.kernels):
             raise ValueError(f"need one odd kernel size per block, got {config.kernels} for {config.channels}")
+        if config.stride not in (1, 2):
+            raise ValueError(f"the first conv's stride must be 1 or 2, got {config.stride}")
         self.config = config
         pool = nn.MaxPool2d if config.pool == "max" else nn.AvgPool2d
         layers: list[nn.Module] = []
         channels, side = config.in_shape[0], min(config.in_shape[1:])
-        for out, kernel in zip(config.channels, config.kernels, strict=True):
-            layers.append(ConvBlock(channels, out, kernel, config))  # (B, out, side, side)
-            if side > 4:
+        for i, (out, kernel) in enumerate(zip(config.channels, config.kernels, strict=True)):
+            stride = config.stride if i == 0 else 1
+            # never the first conv separable: on the input's one channel, a depthwise conv is one filter
+            layers.append(ConvBlock(channels, out, kernel, config, stride, config.separable and i > 0))
+            side = -(-side // stride)  # (B, out, side, side)
+            if side > 4 and stride == 1:  # a strided conv has halved the map already
                 layers.append(pool(2))  # (B, out, side/2, side/2)
                 side //= 2
             channels = out
@@ -89,8 +110,10 @@ def convnet(
     dropout=0.0,
     head=0,
     out_side=1,
+    stride=1,
+    separable=False,
 ):
     """One block per entry of `channels`; `kernels` is one size for all blocks or one per block."""
     kernels = (kernels,) * len(channels) if isinstance(kernels, int) else tuple(kernels)
     return ConvNet(ConvNetConfig(tuple(in_shape), num_classes, tuple(channels), kernels, pool, residual, batch_norm,
-                                 activation, dropout, head, out_side))
+                                 activation, dropout, head, out_side, stride, separable))

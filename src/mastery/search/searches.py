@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from torch import nn
 
 from mastery.config import CandidateSpec, ConfigError, NasConfig, SearchConfig, TuneConfig, override
 from mastery.config.schema import ChoiceRule
 from mastery.data.prepare import PreparedData
 from mastery.errors import MasteryError
-from mastery.evaluation.cost import count_parameters, measure_latency_ms
+from mastery.evaluation.cost import count_parameters, measure_latencies_ms
 from mastery.search.space import suggest
 from mastery.search.tracking import trial_run
 from mastery.steps.context import Context
@@ -190,12 +193,22 @@ class NasSearch(Search):
     def _direction(self, objective: str) -> str:
         return "minimize" if objective in COSTS else self.ctx.task.metrics.direction(objective)
 
-    @property
+    @cached_property
     def latency_example(self) -> tuple:
         """One validation example as the model takes it: what serving latency is measured on."""
-
         val = PreparedData.load(self.ctx.paths.prepared).splits["val"]
         return self.ctx.task.example(val)
+
+    @cached_property
+    def reference(self) -> nn.Module | None:
+        """The model of `nas.reference`, untrained: its costs are what a found net must beat."""
+        if self.config.reference is None:
+            return None
+        from mastery.models.artifact import build_trained, model_meta
+
+        candidate = self.ctx.spec.candidate(self.config.reference)
+        stats = PreparedData.load(self.ctx.paths.prepared).stats
+        return build_trained(model_meta(candidate.name, candidate.model, candidate.params, self.ctx.task, stats))
 
     def sampler(self, seed: int):
         import optuna
@@ -210,21 +223,33 @@ class NasSearch(Search):
     def score(self, trial, trainer: Trainer, run_id: str) -> tuple[float, ...]:
         from mastery.tracking.mlflow_runs import log_metrics
 
+        models = [trainer.model] if self.reference is None else [trainer.model, self.reference]
+        latencies = measure_latencies_ms(models, self.latency_example, resolve_device(self.config.latency_device))
         measures = {
             self.quality: trainer.best_record()[self.quality],
             "n_parameters": count_parameters(trainer.model),
-            "latency_ms": measure_latency_ms(trainer.model, self.latency_example,
-                                             resolve_device(self.config.latency_device)),
+            "latency_ms": latencies[0],
         }
+        if self.reference is not None:
+            measures |= {"reference_latency_ms": latencies[1]}
+            self._constrain(trial, measures)
         for key, value in measures.items():
             trial.set_user_attr(key, value)
         log_metrics(run_id, measures)
         return tuple(measures[o] for o in self.config.objectives)
 
+    def _constrain(self, trial, measures: dict) -> None:
+        """Feasible (<= 0) where the trial's net is smaller and faster than the reference, as
+        relative excesses: NSGA-II ranks infeasible trials by their summed violation, and a
+        millisecond must not weigh what a parameter does. Latency is against the reference's
+        timing in the same interleaved rounds, so a busy machine does not move the line."""
+        trial.set_constraint("parameters", measures["n_parameters"] / count_parameters(self.reference) - 1)
+        trial.set_constraint("latency", measures["latency_ms"] / measures["reference_latency_ms"] - 1)
+
     def finish(self, study, directory: Path) -> dict:
-        front = study.best_trials
+        front = study.best_trials  # of the trials within the reference's costs, where there is one
         if not front:
-            raise MasteryError(f"study '{study.study_name}': no trial completed; see the trials' runs in MLflow")
+            raise MasteryError(f"study '{study.study_name}': {self._why_no_front(study)}; see the trials' runs in MLflow")
         sign = 1 if self._direction(self.quality) == "maximize" else -1
         chosen = choose(front, self.config.choose, lambda t: sign * t.user_attrs[self.quality])
         from mastery.steps.records import write_json
@@ -232,9 +257,18 @@ class NasSearch(Search):
         write_json(directory / "pareto.json", [self._describe(t) for t in front])
         return {"candidate": self.base.name, "model": self.base.model, **self._describe(chosen)}
 
+    def _why_no_front(self, study) -> str:
+        completed = [t for t in study.trials if t.state.name == "COMPLETE"]
+        if not completed:
+            return "no trial completed"
+        least = min(completed, key=lambda t: sum(max(v, 0) for v in t.constraints.values()))
+        excess = ", ".join(f"{k} +{v:.0%}" for k, v in least.constraints.items() if v > 0)
+        return (f"none of {len(completed)} trials is smaller and faster than nas.reference "
+                f"'{self.config.reference}' (the closest, trial {least.number}: {excess})")
+
     def _describe(self, trial) -> dict:
         return {"trial": trial.number, "values": trial.user_attrs["values"],
-                **{k: trial.user_attrs[k] for k in self.measures}}
+                **{k: trial.user_attrs[k] for k in (*self.measures, "reference_latency_ms") if k in trial.user_attrs}}
 
 
 def choose(front: list, rule: ChoiceRule, quality: Callable):

@@ -9,6 +9,7 @@ from mastery.data.prepare import PreparedData
 from mastery.data.registry import get_dataset
 from mastery.evaluation import score_model
 from mastery.evaluation.anomaly import anomaly_scores
+from mastery.evaluation.cost import measure_latencies_ms
 from mastery.evaluation.plot_data import write_plot_data
 from mastery.evaluation.plots import plot_learning_curves
 from mastery.evaluation.zoo import write_zoo_table, zoo_row
@@ -36,6 +37,7 @@ def evaluate(ctx: Context) -> dict:
     data = PreparedData.load(ctx.paths.prepared)
     anomalies = _anomalies(ctx, data.stats)
     scored = {c.name: _score_candidate(ctx, c, data, anomalies) for c in ctx.candidates}
+    _add_zoo_rows(ctx, scored, data.splits["test"])
     table, metric = ctx.task.metrics, selection_metric(ctx)
     selected = table.best(metric, scored, key=lambda name: scored[name]["best"][metric])
     chosen = scored[selected]
@@ -106,19 +108,28 @@ def _score_candidate(ctx: Context, candidate, data: PreparedData, anomalies) -> 
     if anomalies is not None:
         detected = anomaly_scores(model, test["image"], anomalies, ctx.spec.task.anomalies, _device(ctx))
         scores = dataclasses.replace(scores, anomaly=detected)
-    example = ctx.task.example(test)
     headline = {m: scores.flat()[f"test_{m}"] for m in ctx.task.metrics.shown}
-    row = zoo_row(meta, model, example, headline, history, _device(ctx), candidate.train.max_batches)
     figures = ctx.paths.reports / candidate.name
     paths = [plot_learning_curves(history, run["best"].get("epoch"), figures / "learning_curves.png"),
              *ctx.task.figures(model, scores, test, meta, figures)]
-    log_metrics(run["run_id"], scores.flat() | row.cost_metrics())
+    log_metrics(run["run_id"], scores.flat())
     with mlflow.start_run(run_id=run["run_id"]):
         for path in paths:
             mlflow.log_artifact(str(path), "evaluation")
         mlflow.log_dict(scores.report(), "evaluation/test_metrics.json")
     return {"scores": scores, "best": run["best"], "history": history, "run_id": run["run_id"],
-            "model": model, "meta": meta, "row": row, "figures": paths[1:], "n_test": data.stats["counts"]["test"]}
+            "model": model, "meta": meta, "headline": headline, "max_batches": candidate.train.max_batches,
+            "figures": paths[1:], "n_test": data.stats["counts"]["test"]}
+
+
+def _add_zoo_rows(ctx: Context, scored: dict[str, dict], test: dict) -> None:
+    """Each candidate's zoo row, logged to its run; latencies are timed in interleaved rounds
+    over all candidates, so on a busy machine their ratios hold."""
+    models = [s["model"] for s in scored.values()]
+    latencies = measure_latencies_ms(models, ctx.task.example(test), _device(ctx))
+    for s, latency in zip(scored.values(), latencies, strict=True):
+        s["row"] = zoo_row(s["meta"], s["model"], s["headline"], s["history"], latency, s["max_batches"])
+        log_metrics(s["run_id"], s["row"].cost_metrics())
 
 
 def _device(ctx: Context):
