@@ -127,17 +127,12 @@ def test_train_resumes_from_checkpoint_after_a_kill(project):
         assert torch.equal(a, b), f"{name} differs between resumed and uninterrupted training"
 
 
-def _with_lenet(project, **lenet):
+def test_candidates_trained_side_by_side_match_one_after_another(project):
     edit_yaml(project / "pipelines" / "quickstart.yaml", lambda spec: spec["candidates"].append(
-        {"name": "lenet5", "model": "lenet5", "train": {"max_batches": 1}, **lenet}))
+        {"name": "lenet5", "model": "lenet5", "train": {"max_batches": 1}}))
     ctx = load_context("quickstart")
     for step in (ingest, prepare):
         step(ctx)
-    return ctx
-
-
-def test_candidates_trained_side_by_side_match_one_after_another(project):
-    ctx = _with_lenet(project)
     side_by_side = train(ctx, workers=2)
     runs = mlflow.search_runs(experiment_names=["mastery/quickstart"])
     assert sorted(runs["tags.candidate"]) == ["lenet5", "mlp"] and set(runs["status"]) == {"FINISHED"}
@@ -153,9 +148,9 @@ def test_candidates_trained_side_by_side_match_one_after_another(project):
         for (key, a), b in zip(model.state_dict().items(), alone.state_dict().values()):
             torch.testing.assert_close(a, b, msg=f"{name}.{key} differs when trained in a worker")
 
-
-def test_a_failing_worker_keeps_the_other_candidates_model(project):
-    ctx = _with_lenet(project, start_from="nowhere/nothing")
+    # a worker that fails keeps the other's model
+    edit_yaml(ctx.paths.spec, lambda spec: spec["candidates"][1].update(start_from="nowhere/nothing"))
+    ctx = load_context("quickstart")
     with pytest.raises(MasteryError, match=r"\['lenet5'\] failed"):
         train(ctx, workers=2)
     assert (ctx.paths.candidate("mlp") / "run.json").is_file()
