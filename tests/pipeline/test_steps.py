@@ -115,7 +115,13 @@ def test_train_resumes_from_checkpoint_after_a_kill(project):
         train(ctx, callbacks=[KillAfterFirstEpoch()])
     runs = mlflow.search_runs(experiment_names=["mastery/quickstart"])
     assert list(runs["status"]) == ["FAILED"]
+    client = MlflowClient()  # what a SIGKILL leaves: a run nobody ended
+    killed = client.create_run(runs["experiment_id"][0], tags={"pipeline": "quickstart", "candidate": "mlp"})
     train(ctx)
+    resumer = mlflow.search_runs(experiment_names=["mastery/quickstart"], filter_string="status = 'FINISHED'")
+    assert client.get_run(killed.info.run_id).info.status == "KILLED"
+    assert client.get_run(killed.info.run_id).data.tags["mastery.resumed_by"] == resumer["run_id"][0]
+    assert client.get_run(runs["run_id"][0]).info.status == "FAILED"  # an ended run keeps its status
     history = json.loads((ctx.paths.candidate("mlp") / "history.json").read_text())
     assert [r["epoch"] for r in history] == [1, 2]  # epoch 1 from the killed run, epoch 2 resumed
     resumed, _ = load_trained(ctx.paths.candidate("mlp"))

@@ -95,6 +95,7 @@ def train_candidate(
         "params_hash": fingerprint,
     }
     with mlflow.start_run(run_name=f"{ctx.spec.name}/{candidate.name}", tags=tags) as run:
+        _close_killed_runs(ctx, candidate, run.info.run_id)
         mlflow.log_params(flatten({"model": candidate.params, "train": dataclasses.asdict(candidate.train)}) | {
             "model.family": candidate.model, "seed": ctx.params.seed, "device": str(device)})
         _log_inputs(ctx, data, data_hash)
@@ -122,6 +123,22 @@ def train_candidate(
         write_json(out / "run.json", {"run_id": run.info.run_id, "best": best, "monitor": trainer.monitor})
         set_note_section(run.info.run_id, "Training", _training_note(ctx, candidate, trainer, data, data_hash))
     return best
+
+
+def _close_killed_runs(ctx: Context, candidate: CandidateSpec, run_id: str) -> None:
+    """Runs of this candidate still RUNNING are a killed process's (an exception ends a run as
+    FAILED; a SIGKILL ends nothing): KILLED, pointing at the run that resumes their checkpoint,
+    so the MLflow UI does not show them running forever."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    experiment = client.get_run(run_id).info.experiment_id
+    query = (f"tags.pipeline = '{ctx.spec.name}' and tags.candidate = '{candidate.name}' "
+             "and attributes.status = 'RUNNING'")
+    for stale in client.search_runs([experiment], query):
+        if stale.info.run_id != run_id:
+            client.set_tag(stale.info.run_id, "mastery.resumed_by", run_id)
+            client.set_terminated(stale.info.run_id, "KILLED")
 
 
 def _start(ctx: Context, candidate: CandidateSpec) -> Path | None:
