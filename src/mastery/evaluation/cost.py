@@ -4,6 +4,8 @@ Latency is measured, not estimated from FLOPs: on a CPU at batch 1 the per-opera
 overhead often outweighs the arithmetic, so a model with fewer FLOPs can be slower. It is
 measured on one thread by default: at batch 1 small models gain nothing from more, and on
 a shared machine competing threads make multi-threaded timings swing by 10x and more.
+A model is timed in its inference form: batch-norm folded into the conv before it, as ONNX
+Runtime does when it serves the export, so a search does not count a cost no deployment pays.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def count_parameters(model: nn.Module) -> int:
 
 def measure_latency_ms(model: nn.Module, inputs: Sequence[torch.Tensor], device: torch.device = CPU,
                        threads: int | None = 1) -> float:
-    """Median wall time of one eager forward pass on `inputs` (one example) on `device`, after warm-up."""
+    """Median wall time of one forward of the inference form on `inputs` (one example), after warm-up."""
     return measure_latencies_ms([model], inputs, device, threads)[0]
 
 
@@ -41,7 +43,7 @@ def measure_latencies_ms(
     """The median batch-1 latency of each model, timed in interleaved rounds of `runs` forwards:
     a load spike on a shared machine then lands on every model, so the models' ratios hold
     where timings taken one model after another swing."""
-    models = [model.to(device).eval() for model in models]
+    models = [inference_form(model.to(device).eval()) for model in models]
     inputs = [x.to(device) for x in inputs]
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or previous)
@@ -55,6 +57,20 @@ def measure_latencies_ms(
     finally:
         torch.set_num_threads(previous)
     return [statistics.median(times) * 1000 for times in timings]
+
+
+def inference_form(model: nn.Module) -> nn.Module:
+    """A copy with each eval-mode batch-norm folded into the conv before it (torch.fx), the same
+    outputs; the model itself where there is none, or where its forward cannot be traced."""
+    from torch.fx.experimental.optimization import fuse
+    from torch.fx.proxy import TraceError
+
+    if not any(isinstance(module, nn.modules.batchnorm._BatchNorm) for module in model.modules()):
+        return model
+    try:
+        return fuse(model)
+    except TraceError:
+        return model
 
 
 def _time_forward(model: nn.Module, inputs: list[torch.Tensor], device: torch.device, runs: int) -> list[float]:
