@@ -7,7 +7,6 @@ the Prefect door runs the same `work` loop as concurrent tasks instead.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import time
@@ -32,6 +31,7 @@ from mastery.steps.records import write_json
 from mastery.tracking.lineage import data_hash
 from mastery.tracking.mlflow_runs import configure
 from mastery.training.device import share_cpu
+from mastery.training.workers import run_workers
 
 Launcher = Callable[[Context, str, int, float | None], None]
 
@@ -124,17 +124,9 @@ def launch_processes(ctx: Context, kind: str, workers: int, deadline: float | No
     import torch
 
     gpus = torch.cuda.device_count()
-    spawn = multiprocessing.get_context("spawn")
-    processes = [
-        spawn.Process(target=work, args=(root, pipeline, kind, i, deadline, i % gpus if gpus > 1 else None, workers),
-                      name=f"{kind}-worker-{i}")
-        for i in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
-    failed = {p.name: p.exitcode for p in processes if p.exitcode != 0}
+    exits = run_workers(work, [(root, pipeline, kind, i, deadline, i % gpus if gpus > 1 else None, workers)
+                               for i in range(workers)], [f"{kind}-worker-{i}" for i in range(workers)])
+    failed = {name: code for name, code in exits.items() if code != 0}
     if failed:
         raise MasteryError(f"{kind}: workers failed {failed}; finished trials are kept, run again to resume")
 

@@ -26,6 +26,7 @@ from mastery.training.build import build_trainer
 from mastery.training.callbacks import Callback
 from mastery.training.device import resolve_device, share_cpu
 from mastery.training.trainer import Trainer
+from mastery.training.workers import run_workers
 
 
 def train(ctx: Context, callbacks: Sequence[Callback] = (), workers: int = 1) -> dict[str, dict]:
@@ -44,18 +45,11 @@ def _train_side_by_side(ctx: Context, workers: int) -> dict[str, dict]:
     """The candidates dealt round-robin to `workers` processes, each on its share of the cores.
     A worker that fails does not stop the others: their models are kept, and the failure is
     raised once all are done."""
-    import multiprocessing
-
     names = [c.name for c in ctx.candidates]
     shares = [names[i::workers] for i in range(workers)]
-    spawn = multiprocessing.get_context("spawn")
-    processes = [spawn.Process(target=train_named, args=(str(ctx.paths.root), ctx.spec.name, share, workers),
-                               name=f"train-worker-{i}") for i, share in enumerate(shares)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
-    failed = [name for process, share in zip(processes, shares, strict=True) if process.exitcode for name in share]
+    exits = run_workers(train_named, [(str(ctx.paths.root), ctx.spec.name, share, workers) for share in shares],
+                        [f"train-worker-{i}" for i in range(workers)])
+    failed = [name for code, share in zip(exits.values(), shares, strict=True) if code for name in share]
     if failed:
         raise MasteryError(f"train: the workers training {failed} failed (their errors are above); the other "
                            f"candidates' models are kept, and checkpoints resume the rest when run again")
