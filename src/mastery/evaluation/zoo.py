@@ -24,7 +24,7 @@ class ZooRow:
     scores: dict[str, float]  # the task's headline test metrics, by name
     n_parameters: int
     train_seconds: float  # wall time of all epochs, per-epoch validation included
-    latency_ms: float  # median eager forward at batch 1
+    latency_ms: float  # median eager forward of the inference form at batch 1
     epochs: int
     max_batches: int | None  # the per-epoch cap of a small budget; None: the whole split
 
@@ -58,8 +58,9 @@ def write_zoo_table(rows: list[ZooRow], table: MetricTable, path: Path, title: s
     ranked = sorted(rows, key=lambda row: row.scores[metrics[0]], reverse=table.primary.direction == "maximize")
     columns = ("candidate", "family", *(f"test {m.replace('_', ' ')}" for m in metrics), "parameters",
                "train time (s)", "latency (ms)", "epochs", "batches/epoch")
-    note = (f"Latency: median eager forward pass at batch 1 on `{device}`, one thread, after warm-up, "
-            "the candidates timed in interleaved rounds.")
+    note = (f"Latency: median eager PyTorch forward pass at batch 1 on `{device}`, one thread, after warm-up, "
+            "batch-norm folded into its conv, the candidates timed in interleaved rounds (under ONNX Runtime, "
+            "what `mastery serve` runs, the ranking can differ: `benchmarks/nas_latency.py`).")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"# {title}\n\n{note}\n\n" + markdown_table(columns, [row.cells(metrics) for row in ranked]))
     return path
