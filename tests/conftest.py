@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import importlib
 import io
 import os
 import re
@@ -22,6 +23,11 @@ import yaml
 from mastery.localstack import free_port
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Importing dvc binds DVC's log handlers to sys.stdout as it is then; first imported inside a
+# CliRunner.invoke (a flow run in process), they would keep the runner's stream, closed once it
+# returns, and the next in-process DVC log (dvc.lock updated) would raise LoggingException.
+importlib.import_module("dvc")
 
 if "PYTEST_XDIST_WORKER" in os.environ:  # `make test` runs a worker per core: one torch thread each,
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # and in the DVC stages and servers they start
