@@ -122,3 +122,25 @@ def test_a_search_with_no_trial_within_the_reference_says_so(project):
     with pytest.raises(MasteryError, match=r"none of 2 trials is smaller and faster than nas.reference 'tiny' "
                                            r"\(the closest, trial \d: (parameters|latency) \+"):
         nas(ctx)
+
+
+def test_a_net_proposed_again_reuses_its_result_and_is_not_trained_twice(project):
+    """A space of one net: every trial after the first is its twin, answered from it, constraints too."""
+    import mlflow
+
+    tiny = {"name": "tiny", "model": "mlp", "params": {"hidden": [2]}}
+    one_net = {"blocks": {"low": 1, "high": 1}, "params.channels": {"choices": [8], "per": "blocks"}}
+    ctx = _with_nas(project, [tiny], reference="tiny", trials=3, space=one_net)
+    with pytest.raises(MasteryError, match="none of 3 trials"):  # every one larger than the tiny MLP
+        nas(ctx)
+    study = optuna.load_study(study_name=None, storage=open_storage(ctx, ctx.spec.nas))  # the only one
+    first, *twins = study.trials
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    assert first.constraints["parameters"] > 0
+    for twin in twins:
+        assert twin.user_attrs["same_as_trial"] == 0
+        assert twin.values == first.values and twin.constraints == first.constraints
+        assert "mlflow_run_id" not in twin.user_attrs
+    trial_runs = [r for r in mlflow.search_runs(search_all_experiments=True, output_format="list")
+                  if "optuna.trial" in r.data.tags]
+    assert [r.data.tags["optuna.trial"] for r in trial_runs] == ["0"]

@@ -81,6 +81,8 @@ class Search:
 
         def run(trial):
             values = suggest(trial, self.config.space)
+            if (twin := _completed_twin(trial, values)) is not None:
+                return _reuse(trial, twin)
             candidate = self.trial_candidate(values)
             name = f"{self.ctx.spec.name}/{self.kind}/trial-{trial.number}"
             with trial_run(study_run_id, trial, name, values) as run_id:
@@ -98,6 +100,27 @@ class Search:
 
     def finish(self, study, directory: Path) -> dict:
         raise NotImplementedError
+
+
+def _completed_twin(trial, values: dict[str, Any]):
+    """A completed trial of the study with exactly these values: samplers propose a net again
+    (NSGA-II's crossover of a small population copies parents whole)."""
+    import optuna
+
+    done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return next((t for t in done if t.user_attrs.get("values") == values), None)
+
+
+def _reuse(trial, twin) -> list[float]:
+    """The twin's result again, not a second training: minutes saved, and the front does not
+    hold one net twice at two noisy latencies."""
+    for key, value in twin.user_attrs.items():
+        if key not in ("mlflow_run_id", "worker"):  # those say who ran it: nobody, here
+            trial.set_user_attr(key, value)
+    for name, value in twin.constraints.items():
+        trial.set_constraint(name, value)
+    trial.set_user_attr("same_as_trial", twin.number)
+    return list(twin.values)
 
 
 class TuneSearch(Search):
