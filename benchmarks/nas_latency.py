@@ -4,7 +4,7 @@
 The trained candidates of `pipelines/fashion_nas.yaml` (LeNet-5 and the NAS choice), timed at
 batch 1 on one thread, side by side in interleaved rounds, in the two forms they run in: the
 eager inference form `mastery nas` and the zoo time (PyTorch, batch-norm folded), and the fp32
-ONNX export under ONNX Runtime, what `mastery serve` runs. Ratios are to the first candidate.
+ONNX export in the ONNX Runtime session `mastery serve` opens. Ratios are to the first candidate.
 
     mastery ingest|validate|prepare|nas|train -p fashion_nas
     python benchmarks/nas_latency.py [--rounds 30]
@@ -13,9 +13,8 @@ ONNX export under ONNX Runtime, what `mastery serve` runs. Ratios are to the fir
 from __future__ import annotations
 
 import platform
-import statistics
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,21 +31,25 @@ def main() -> None:
     args = parser.parse_args()
 
     from mastery.data.prepare import PreparedData
-    from mastery.evaluation.cost import count_parameters, measure_latencies_ms
+    from mastery.evaluation.cost import (
+        count_parameters,
+        interleaved_medians_ms,
+        measure_latencies_ms,
+    )
     from mastery.models.artifact import load_trained
     from mastery.steps.context import load_context
 
     ctx = load_context(args.pipeline, REPO)
-    names = [c.name for c in ctx.spec.candidates] + ([ctx.spec.nas.candidate.name] if ctx.spec.nas else [])
+    names = [c.name for c in ctx.candidates]
     models = [load_trained(ctx.paths.candidate(name))[0] for name in names]
     test = PreparedData.load(ctx.paths.prepared).splits["test"]
     example = ctx.task.example(test)
     eager = measure_latencies_ms(models, example, rounds=args.rounds)
     with tempfile.TemporaryDirectory() as tmp:
-        sessions = [onnx_session_1thread(ctx.task, model, test, Path(tmp) / f"{name}.onnx")
+        sessions = [served_session(ctx.task, model, test, Path(tmp) / f"{name}.onnx")
                     for name, model in zip(names, models, strict=True)]
         feeds = dict(zip(ctx.task.inputs, (x.numpy() for x in example), strict=True))
-        served = time_sessions(sessions, feeds, args.rounds)
+        served = interleaved_medians_ms([partial(s.run, None, feeds) for s in sessions], args.rounds, warmup=50)
     print(f"# Batch-1 latency, one thread, {args.rounds} interleaved rounds of 10 "
           f"({platform.processor() or platform.machine()}, torch {torch.__version__})")
     print("| candidate | parameters | eager, BN folded (ms) | ratio | ONNX Runtime fp32 (ms) | ratio |\n|---|---|---|---|---|---|")
@@ -54,32 +57,13 @@ def main() -> None:
         print(f"| {name} | {count_parameters(model):,} | {e:.3f} | {e / eager[0]:.2f} | {s:.3f} | {s / served[0]:.2f} |")
 
 
-def onnx_session_1thread(task, model, split, path: Path):
-    """The model exported as `mastery export` exports it, in a one-thread session."""
-    import onnxruntime
-
+def served_session(task, model, split, path: Path):
+    """The model exported as `mastery export` exports it, in the session `mastery serve` opens."""
     from mastery.export import export_onnx
+    from mastery.serving.model import serving_session
 
     example = dict(zip(task.inputs, task.example(split, 5), strict=True))
-    export_onnx(model, example, task.dynamic_dims(), task.output, path, {})
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def time_sessions(sessions, feeds: dict, rounds: int, runs: int = 10, warmup: int = 50) -> list[float]:
-    """Median milliseconds per run of each session, in interleaved rounds (as the eager timing)."""
-    for session in sessions:
-        for _ in range(warmup):
-            session.run(None, feeds)
-    timings: list[list[float]] = [[] for _ in sessions]
-    for _ in range(rounds):
-        for session, times in zip(sessions, timings, strict=True):
-            for _ in range(runs):
-                started = time.perf_counter()
-                session.run(None, feeds)
-                times.append(time.perf_counter() - started)
-    return [statistics.median(times) * 1000 for times in timings]
+    return serving_session(export_onnx(model, example, task.dynamic_dims(), task.output, path, {}).read_bytes())
 
 
 if __name__ == "__main__":

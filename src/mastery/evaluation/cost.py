@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 from torch import nn
@@ -40,22 +41,34 @@ def measure_latencies_ms(
     runs: int = 10,
     warmup: int = 10,
 ) -> list[float]:
-    """The median batch-1 latency of each model, timed in interleaved rounds of `runs` forwards:
-    a load spike on a shared machine then lands on every model, so the models' ratios hold
-    where timings taken one model after another swing."""
+    """The median batch-1 latency of each model's inference form on `inputs`, timed beside the others."""
     models = [inference_form(model.to(device).eval()) for model in models]
     inputs = [x.to(device) for x in inputs]
+    finish = partial(torch.cuda.synchronize, device) if device.type == "cuda" else _nothing_pending
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or previous)
     try:
-        for model in models:
-            _time_forward(model, inputs, device, warmup)
-        timings: list[list[float]] = [[] for _ in models]
-        for _ in range(rounds):
-            for model, times in zip(models, timings, strict=True):
-                times.extend(_time_forward(model, inputs, device, runs))
+        return interleaved_medians_ms([partial(_forward, model, inputs, finish) for model in models],
+                                      rounds, runs, warmup)
     finally:
         torch.set_num_threads(previous)
+
+
+def interleaved_medians_ms(calls: Sequence[Callable[[], object]], rounds: int = 5, runs: int = 10,
+                           warmup: int = 10) -> list[float]:
+    """The median wall time of each call, timed in interleaved rounds of `runs` calls: a load spike
+    on a shared machine then lands on every call, so their ratios hold where timings taken one
+    after another swing."""
+    for call in calls:
+        for _ in range(warmup):
+            call()
+    timings: list[list[float]] = [[] for _ in calls]
+    for _ in range(rounds):
+        for call, times in zip(calls, timings, strict=True):
+            for _ in range(runs):
+                started = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - started)
     return [statistics.median(times) * 1000 for times in timings]
 
 
@@ -73,14 +86,10 @@ def inference_form(model: nn.Module) -> nn.Module:
         return model
 
 
-def _time_forward(model: nn.Module, inputs: list[torch.Tensor], device: torch.device, runs: int) -> list[float]:
-    timings = []
-    for _ in range(runs):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        started = time.perf_counter()
-        model(*inputs)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        timings.append(time.perf_counter() - started)
-    return timings
+def _forward(model: nn.Module, inputs: list[torch.Tensor], finish: Callable[[], None]) -> None:
+    model(*inputs)
+    finish()  # a GPU's queued kernels count: the call ends when they do
+
+
+def _nothing_pending() -> None:
+    """A CPU forward is done when it returns."""

@@ -106,7 +106,7 @@ def load_served(source: ModelSource, version: str) -> ServedModel:
             f"{source.name} v{version} has no '{source.tag}' tag: export it (`mastery export`) before serving"
         )
     data, origin = _verified_bytes(source, version, model_version.run_id, expected)
-    session = _session(data)
+    session = serving_session(data)
     metadata = session.get_modelmeta().custom_metadata_map
     contract = _contract(metadata, session, f"{source.name} v{version}")
     lineage = {"run_id": model_version.run_id} | {k: metadata.get(k, "unknown") for k in LINEAGE_TAGS}
@@ -148,7 +148,7 @@ def _download(run_id: str, artifact: str) -> bytes:
         return Path(path).read_bytes()
 
 
-def _session(data: bytes):
+def serving_session(data: bytes):
     """An ONNX Runtime CPU session over in-memory bytes, on one thread with spinning off: the
     app runs one request at a time on its event loop, a small batch gains nothing from more
     threads, and idle ones would busy-wait on the cores the event loop needs."""
