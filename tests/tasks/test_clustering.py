@@ -1,18 +1,21 @@
 """The clustering task and its families: DEC's target sharpens q, epoch 0 is K-means on the
 model's own (standardised) codes, scores are the whole split's whatever the batches, IDEC
-trains its decoder and DEC has none, and a pretrained autoencoder starts them."""
+trains its decoder and DEC has none, a pretrained autoencoder starts them, an augmented view
+is fitted to the clean image's target (DEC-DA), and prototypes keep a curved cluster."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from sklearn.cluster import KMeans
 
-from mastery.config import TaskConfig, TrainConfig
+from mastery.config import AugmentationConfig, TaskConfig, TrainConfig
 from mastery.errors import MasteryError
 from mastery.evaluation.clustering import contingency, matched_accuracy
 from mastery.models.artifact import build_trained, family_net
+from mastery.models.clustering import Centres
 from mastery.tasks import build_task
 from mastery.tasks.clustering import target_distribution
 from mastery.training.inference import predict
@@ -139,3 +142,43 @@ def test_every_family_gives_a_soft_assignment_per_image():
         q = model(family)(blobs(5)["image"])
         assert q.shape == (5, CLASSES)
         torch.testing.assert_close(q.sum(dim=1), torch.ones(5))
+
+
+def test_with_augmentation_the_view_is_fitted_to_the_target_of_the_clean_image():
+    task, batch = clustering(), blobs(32)
+    assert task.train_transform(TrainConfig()) is None  # no augmentation, no view
+    moved = task.train_transform(TrainConfig(augmentation=AugmentationConfig(shift=2)))(batch, torch.Generator())
+    torch.testing.assert_close(moved["image"], batch["image"])
+    assert not torch.equal(moved["view"], batch["image"])
+    torch.manual_seed(0)
+    net = model("dec").train()
+    family_net(net).assign.centres.data = torch.randn(CLASSES, 4)
+    losses = []
+    task.training_step(net, moved, lambda optimizer, loss: losses.append(loss.detach()))
+    with torch.no_grad():
+        target = target_distribution(net(moved["image"]))
+        expected = F.kl_div(net(moved["view"]).log(), target, reduction="batchmean")
+        unaugmented = task.loss(net(moved["image"]), moved)
+    assert losses[0] == pytest.approx(float(expected), rel=1e-5)
+    assert losses[0] != pytest.approx(float(unaugmented), rel=1e-3)
+
+
+def rings(n: int = 200) -> tuple[torch.Tensor, np.ndarray]:
+    """Codes on two concentric circles (radii 1 and 4): two clusters with the same mean."""
+    angle = torch.rand(2 * n, generator=torch.Generator().manual_seed(0)) * 2 * torch.pi
+    ring = np.repeat([0, 1], n)
+    radius = torch.from_numpy(1.0 + 3.0 * ring).float()
+    return torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1), ring
+
+
+@pytest.mark.parametrize("prototypes, lowest", [(8, 0.99), (1, None)])
+def test_prototypes_keep_a_cluster_that_umap_found_curved(prototypes, lowest):
+    codes, ring = rings()
+    centres = Centres(2, 2, method="umap", prototypes=prototypes)
+    torch.manual_seed(0)
+    centres.fit(codes)
+    accuracy = matched_accuracy(contingency(centres(codes).argmax(dim=1).numpy(), ring, 2))
+    if lowest:
+        assert accuracy >= lowest
+    else:  # one mean per ring: both near the origin, the rings cut across
+        assert accuracy < 0.8

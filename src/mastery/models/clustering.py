@@ -8,9 +8,11 @@ closed form (`fit_closed_form`, epoch 0) on the training split's codes: the raw 
 `kmeans_pixels` (`epochs: 0`, a baseline), an autoencoder's codes for `dec` and `idec`, by
 K-means on the codes (`centres: kmeans`: epoch 0 is K-means on the codes) or on a UMAP
 embedding of them (`centres: umap`, N2D, McConville et al., 2020: a nearest-neighbour graph
-sees clusters that are not round in the code space; each centre is then its cluster's mean
-code, so the model stays an encoder and K points). Gradient epochs then move encoder and
-centres together (the clustering task's loss). The DEC families are autoencoders whose
+sees clusters that are not round in the code space). Each cluster is then held by its mean
+code, or by a few prototypes (the K-means centres of its codes, `prototypes`) so that a cluster
+UMAP found curved stays curved, and the model stays an encoder and K x P points: it assigns an
+unseen image without UMAP. Gradient epochs then move encoder and centres together (the
+clustering task's loss). The DEC families are autoencoders whose
 `features` and `head` are a reconstruction family's (`encoder: mlp` is `mlp_autoencoder`'s,
 `conv` is `conv_autoencoder`'s), so an autoencoder pretrained by the reconstruction task
 starts them (a candidate's `start_from`); DEC drops the decoder, IDEC keeps it and each
@@ -35,45 +37,58 @@ UMAP_NEIGHBOURS = 20
 CentreFit = Literal["kmeans", "umap"]
 
 
-def soft_assignment(codes: Tensor, centres: Tensor, alpha: float) -> Tensor:
-    """DEC's q: each code's Student's t similarity to each centre, normalised over centres: (B, K)."""
+def student_t(codes: Tensor, centres: Tensor, alpha: float) -> Tensor:
+    """DEC's kernel: each code's Student's t similarity to each centre, unnormalised: (B, K)."""
     distances = (codes[:, None] - centres).square().sum(dim=-1)  # (B, K) squared
-    kernel = (1 + distances / alpha).pow(-(alpha + 1) / 2)
-    return kernel / kernel.sum(dim=1, keepdim=True)
+    return (1 + distances / alpha).pow(-(alpha + 1) / 2)
 
 
 class Centres(nn.Module):
-    """K cluster centres in a code space, fitted in closed form and then, maybe, trained."""
+    """K clusters in a code space, each held by one or more prototypes (points), fitted in
+    closed form and then, maybe, trained. A cluster's similarity is the sum of its prototypes'
+    Student's t kernels, so a cluster need not be round: with several prototypes (`prototypes`),
+    a curved or stretched cluster that UMAP found keeps its shape in the code space."""
 
-    def __init__(self, clusters: int, dims: int, alpha: float = 1.0, restarts: int = 20, method: CentreFit = "kmeans"):
+    def __init__(self, clusters: int, dims: int, alpha: float = 1.0, restarts: int = 20, method: CentreFit = "kmeans",
+                 prototypes: int = 1):
         super().__init__()
         if method not in ("kmeans", "umap"):
             raise ValueError(f"unknown centres '{method}'; choose from ['kmeans', 'umap']")
-        self.centres = nn.Parameter(torch.zeros(clusters, dims))
+        self.centres = nn.Parameter(torch.zeros(clusters * prototypes, dims))  # cluster k's are rows kP..(k+1)P-1
+        self.clusters, self.prototypes = clusters, prototypes
         self.alpha = alpha
         self.restarts = restarts  # K-means runs from different seeds; the lowest inertia is kept
         self.method = method
 
     def forward(self, codes: Tensor) -> Tensor:  # (B, D) -> (B, K)
-        return soft_assignment(codes, self.centres, self.alpha)
+        kernel = student_t(codes, self.centres, self.alpha).unflatten(1, (self.clusters, self.prototypes))
+        similarity = kernel.sum(dim=2)
+        return similarity / similarity.sum(dim=1, keepdim=True)
 
     @torch.no_grad()
     def fit(self, codes: Tensor) -> None:
-        """Each centre is the mean code of a cluster that K-means (scikit-learn, k-means++ starts)
-        finds in the codes, or in their UMAP embedding (`umap`: N2D), seeded from torch's
-        generator, so a run's seed decides it."""
+        """Cluster the codes by K-means (scikit-learn, k-means++ starts) on the codes, or on their
+        UMAP embedding (`umap`: N2D); each cluster's prototypes are then the K-means centres of its
+        own codes (one prototype: their mean). Seeded from torch's generator, so a run's seed decides it."""
         from sklearn.cluster import KMeans
 
         seed = int(torch.randint(2**31 - 1, ()))
         points = codes.double().cpu().numpy()
         if self.method == "umap":
-            points = umap_embedding(points, len(self.centres), seed)
-        kmeans = KMeans(len(self.centres), n_init=self.restarts, random_state=seed).fit(points)
-        if self.method == "kmeans":
-            self.centres.copy_(torch.from_numpy(kmeans.cluster_centers_))
-            return
-        members = torch.from_numpy(kmeans.labels_).to(codes.device)
-        self.centres.copy_(torch.stack([codes[members == k].mean(dim=0) for k in range(len(self.centres))]))
+            points = umap_embedding(points, self.clusters, seed)
+        members = KMeans(self.clusters, n_init=self.restarts, random_state=seed).fit(points).labels_
+        prototypes = [self._prototypes(codes[torch.from_numpy(members == k).to(codes.device)], seed)
+                      for k in range(self.clusters)]
+        self.centres.copy_(torch.cat(prototypes))
+
+    def _prototypes(self, codes: Tensor, seed: int) -> Tensor:
+        """`prototypes` points standing for one cluster's codes: (P, D)."""
+        if self.prototypes == 1 or len(codes) < self.prototypes:
+            return codes.mean(dim=0).expand(self.prototypes, -1)
+        from sklearn.cluster import KMeans
+
+        fit = KMeans(self.prototypes, n_init=self.restarts, random_state=seed).fit(codes.double().cpu().numpy())
+        return torch.from_numpy(fit.cluster_centers_).to(codes)
 
 
 def umap_embedding(points: np.ndarray, dims: int, seed: int) -> np.ndarray:
@@ -130,13 +145,14 @@ class DeepClustering(Autoencoder):
 HALVES = {"mlp": mlp_halves, "conv": conv_halves}  # the reconstruction families' layouts
 
 
-def _deep_clustering(in_shape, clusters, code, encoder, widths, alpha, centres, restarts, decoder) -> DeepClustering:
+def _deep_clustering(in_shape, clusters, code, encoder, widths, alpha, centres, restarts, prototypes,
+                     decoder) -> DeepClustering:
     if encoder not in HALVES:
         raise ValueError(f"unknown encoder '{encoder}'; choose from {sorted(HALVES)}")
     config = AutoencoderConfig(tuple(in_shape), code, tuple(widths))
     features, head = HALVES[encoder](config)
     return DeepClustering(config, features, head if decoder else None,
-                          Centres(clusters, code, alpha, restarts, centres))
+                          Centres(clusters, code, alpha, restarts, centres, prototypes))
 
 
 @register_model(task="clustering")
@@ -146,13 +162,15 @@ def kmeans_pixels(in_shape=(1, 28, 28), clusters=10, restarts=10):
 
 @register_model(task="clustering")
 def dec(in_shape=(1, 28, 28), clusters=10, code=10, encoder="mlp", widths=(500, 500, 2000), alpha=1.0,
-        centres="kmeans", restarts=20):
+        centres="kmeans", restarts=20, prototypes=1):
     """`encoder`, `code` and `widths` as the autoencoder it starts from: `mlp` (`mlp_autoencoder`'s
-    hidden units) or `conv` (`conv_autoencoder`'s channels)."""
-    return _deep_clustering(in_shape, clusters, code, encoder, widths, alpha, centres, restarts, decoder=False)
+    hidden units) or `conv` (`conv_autoencoder`'s channels); `prototypes` points per cluster."""
+    return _deep_clustering(in_shape, clusters, code, encoder, widths, alpha, centres, restarts, prototypes,
+                            decoder=False)
 
 
 @register_model(task="clustering")
 def idec(in_shape=(1, 28, 28), clusters=10, code=10, encoder="mlp", widths=(500, 500, 2000), alpha=1.0,
-         centres="kmeans", restarts=20):
-    return _deep_clustering(in_shape, clusters, code, encoder, widths, alpha, centres, restarts, decoder=True)
+         centres="kmeans", restarts=20, prototypes=1):
+    return _deep_clustering(in_shape, clusters, code, encoder, widths, alpha, centres, restarts, prototypes,
+                            decoder=True)

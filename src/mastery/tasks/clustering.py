@@ -9,8 +9,9 @@ divides by each cluster's soft frequency (then renormalises each row), so confid
 assignments grow more confident and large clusters do not swallow small ones. P is computed
 from the batch's own q, detached, each step (Guo et al.'s IDEC-pytorch recomputes it over the
 whole split every few hundred steps; per batch needs no extra pass and, at 256 images, sees
-every cluster). A model that reconstructs (IDEC) left its reconstruction of the clean image on
-the training forward: its mean squared error, weighed by `task.reconstruction_weight`, is added
+every cluster). With augmentation in the recipe (DEC-DA, Guo et al., 2018), P is the clean
+image's and the assignment fitted to it is a randomly moved view's. A model that reconstructs
+(IDEC) left its reconstruction of its input on the training forward: its mean squared error, weighed by `task.reconstruction_weight`, is added
 to what is minimised, and reported as `train_reconstruction`. The reported loss is the KL
 alone, comparable across families. A model fitted in closed form (K-means, and the centres of
 DEC and IDEC) is scored as epoch 0, so `epochs: 0` is K-means in the same harness.
@@ -24,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mastery.tasks.base import Batch, Stepper, Sums, Task, left_by_forward
+from mastery.tasks.base import Batch, Stepper, Sums, Task, Transform, left_by_forward
 from mastery.tasks.metrics import Metric, MetricTable
 from mastery.tasks.registry import register_task
 
@@ -35,9 +36,9 @@ def target_distribution(q: Tensor) -> Tensor:
     return weight / weight.sum(dim=1, keepdim=True)
 
 
-def self_training_loss(q: Tensor) -> Tensor:
-    """KL(P || Q) per image, averaged, P from q itself and held fixed (no gradient)."""
-    return F.kl_div(q.clamp_min(1e-12).log(), target_distribution(q.detach()), reduction="batchmean")
+def self_training_loss(q: Tensor, p: Tensor) -> Tensor:
+    """KL(P || Q) per image, averaged; P is held fixed (no gradient)."""
+    return F.kl_div(q.clamp_min(1e-12).log(), p, reduction="batchmean")
 
 
 @register_task
@@ -57,12 +58,31 @@ class Clustering(Task):
         return {"clusters": len(meta["classes"])}
 
     def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
-        return self_training_loss(outputs)
+        return self_training_loss(outputs, target_distribution(outputs.detach()))
+
+    def train_transform(self, config) -> Transform | None:
+        """DEC-DA (Guo et al., 2018): each image also as a randomly moved `view` (the recipe's
+        augmentation), so the codes learn that a shifted digit is the same digit."""
+        from mastery.data.augment import Augmenter
+
+        augment = Augmenter(config.augmentation)
+        if not augment.enabled:
+            return None
+        return lambda batch, generator: {**batch, "view": augment(batch["image"], generator)}
 
     def training_step(self, model: nn.Module, batch: Batch, step: Stepper) -> tuple[Sums, int]:
-        """The self-training loss plus, for a model that reconstructs, its weighed error."""
+        """The self-training loss plus, for a model that reconstructs, its weighed error. With a
+        `view`, P comes from the clean image and the view's assignment is what is fitted to it
+        (and what IDEC reconstructs)."""
+        view = batch.get("view")
+        if view is not None:
+            with torch.no_grad():
+                target = target_distribution(self.forward(model, batch))
+            batch = {**batch, "image": view}
         outputs = self.forward(model, batch)
-        loss = self.loss(outputs, batch)
+        if view is None:
+            target = target_distribution(outputs.detach())
+        loss = self_training_loss(outputs, target)
         drawn = left_by_forward(model, "reconstruction")
         error = sum((F.mse_loss(image, batch["image"]) for image in drawn), torch.zeros((), device=loss.device))
         step("model", loss + self.config.reconstruction_weight * error)
