@@ -29,6 +29,8 @@ def tiny_clustering(spec: dict) -> None:
     for candidate in spec["candidates"]:
         if "widths" in candidate.get("params", {}):
             candidate["params"] |= {"code": 4, "widths": [8, 8]}
+        if candidate.get("train", {}).get("epochs"):
+            candidate["train"]["epochs"] = 2
 
 
 def run(pipeline: str) -> dict:
@@ -54,6 +56,7 @@ def test_clustering_starts_from_the_trained_autoencoder_and_scores_every_family(
         history = json.loads((ctx.paths.candidate(name) / "history.json").read_text())
         assert history[0]["epoch"] == 0  # the centres fitted in closed form, scored before any step
         assert len(history) == 1 + ctx.spec.candidate(name).train.epochs
+    assert ctx.spec.candidate("n2d_dec").train.augmentation.shift > 0  # DEC-DA's views, through the trainer
     idec = json.loads((ctx.paths.candidate("idec") / "history.json").read_text())
     assert all(record["train_reconstruction"] > 0 for record in idec[1:])
     maps = ctx.paths.reports / summary["selected"] / "latent_maps.png"
