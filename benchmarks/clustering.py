@@ -1,5 +1,6 @@
 """Clustering without labels over seeds (issue 14, deliverable 2): K-means on raw pixels, K-means
-on an autoencoder's codes, K-means on their UMAP embedding (N2D), DEC and IDEC, in one harness.
+on an autoencoder's codes, K-means on their UMAP embedding (N2D), DEC, IDEC and DEC-DA from N2D's
+clusters, in one harness.
 
 For each dataset the two specs of its track: the autoencoder pipeline (`clustering_ae`,
 `clustering_fashion_ae`: reconstruction, trained first) and the clustering pipeline
