@@ -11,8 +11,9 @@ from the batch's own q, detached, each step (Guo et al.'s IDEC-pytorch recompute
 whole split every few hundred steps; per batch needs no extra pass and, at 256 images, sees
 every cluster). With augmentation in the recipe (DEC-DA, Guo et al., 2018), P is the clean
 image's and the assignment fitted to it is a randomly moved view's. A model that reconstructs
-(IDEC) left its reconstruction of its input on the training forward: its mean squared error, weighed by `task.reconstruction_weight`, is added
-to what is minimised, and reported as `train_reconstruction`. The reported loss is the KL
+(IDEC) left its reconstruction of its input on the training forward: its mean squared error,
+weighed by `task.reconstruction_weight`, is added to what is minimised, and reported as
+`train_reconstruction`. The reported loss is the KL
 alone, comparable across families. A model fitted in closed form (K-means, and the centres of
 DEC and IDEC) is scored as epoch 0, so `epochs: 0` is K-means in the same harness.
 """
