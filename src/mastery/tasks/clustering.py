@@ -13,9 +13,9 @@ every cluster). With augmentation in the recipe (DEC-DA, Guo et al., 2018), P is
 image's and the assignment fitted to it is a randomly moved view's. A model that reconstructs
 (IDEC) left its reconstruction of its input on the training forward: its mean squared error,
 weighed by `task.reconstruction_weight`, is added to what is minimised, and reported as
-`train_reconstruction`. The reported loss is the KL
-alone, comparable across families. A model fitted in closed form (K-means, and the centres of
-DEC and IDEC) is scored as epoch 0, so `epochs: 0` is K-means in the same harness.
+`train_reconstruction`. The reported loss is the KL alone, comparable across families. A model
+fitted in closed form (K-means, and the centres of DEC and IDEC) is scored as epoch 0, so
+`epochs: 0` is K-means in the same harness.
 """
 
 from __future__ import annotations
