@@ -6,6 +6,8 @@ so augmenting costs a few passes over the batch, not a Python loop over its imag
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 from torch.nn import functional as F
@@ -63,3 +65,12 @@ class Augmenter:
         """Flip each image left-right with probability 1/2."""
         flip = torch.rand(len(x), generator=generator, device=x.device) < 0.5
         return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
+def augmenting(cfg: AugmentationConfig, into: str = "image") -> Callable[[dict, torch.Generator], dict] | None:
+    """A training batch's transform that writes its augmented images to `into`: over the images,
+    or beside them as a second view; None when every transform is off, so the trainer skips it."""
+    augment = Augmenter(cfg)
+    if not augment.enabled:
+        return None
+    return lambda batch, generator: {**batch, into: augment(batch["image"], generator)}

@@ -51,12 +51,9 @@ class Classification(Task):
     def train_transform(self, config) -> Transform | None:
         if self.modality != "image":
             return None
-        from mastery.data.augment import Augmenter
+        from mastery.data.augment import augmenting
 
-        augment = Augmenter(config.augmentation)
-        if not augment.enabled:
-            return None
-        return lambda batch, generator: {**batch, "image": augment(batch["image"], generator)}
+        return augmenting(config.augmentation)
 
     def train_batches(self, split: Batch, batch_size: int, batches: int, generator: torch.Generator) -> Iterator[Batch]:
         """Texts in batches of about one length, each cut to its longest text (`mastery.data.buckets`)."""

@@ -64,12 +64,9 @@ class Clustering(Task):
     def train_transform(self, config) -> Transform | None:
         """DEC-DA (Guo et al., 2018): each image also as a randomly moved `view` (the recipe's
         augmentation), so the codes learn that a shifted digit is the same digit."""
-        from mastery.data.augment import Augmenter
+        from mastery.data.augment import augmenting
 
-        augment = Augmenter(config.augmentation)
-        if not augment.enabled:
-            return None
-        return lambda batch, generator: {**batch, "view": augment(batch["image"], generator)}
+        return augmenting(config.augmentation, into="view")
 
     def training_step(self, model: nn.Module, batch: Batch, step: Stepper) -> tuple[Sums, int]:
         """The self-training loss plus, for a model that reconstructs, its weighed error. With a
